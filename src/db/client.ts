@@ -1,0 +1,31 @@
+import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import * as schema from "./schema.ts";
+
+export type Database = PostgresJsDatabase<typeof schema>;
+/** The handle given to code running inside `db.transaction(...)`: use only this there. */
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+export interface DatabaseHandle {
+  db: Database;
+  /** The underlying postgres.js client (migrations, advisory locks, shutdown). */
+  sql: postgres.Sql;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  url: string;
+  poolMax: number;
+  /** Shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+export function openDatabase(options: OpenDatabaseOptions): DatabaseHandle {
+  const sql = postgres(options.url, {
+    max: options.poolMax,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? "simplebank" },
+  });
+  const db = drizzle(sql, { schema });
+  return { db, sql, close: () => sql.end({ timeout: 5 }) };
+}

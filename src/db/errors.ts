@@ -1,0 +1,47 @@
+/**
+ * Postgres error inspection. Drizzle wraps driver errors (DrizzleQueryError), so the
+ * postgres.js error with `code` and `constraint_name` sits somewhere down the `.cause` chain.
+ */
+export interface PostgresErrorInfo {
+  code: string;
+  constraint: string | undefined;
+  message: string;
+}
+
+export const PG = {
+  uniqueViolation: "23505",
+  foreignKeyViolation: "23503",
+  checkViolation: "23514",
+  serializationFailure: "40001",
+  deadlockDetected: "40P01",
+  adminShutdown: "57P01",
+  cannotConnectNow: "57P03",
+} as const;
+
+export function postgresError(error: unknown): PostgresErrorInfo | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    const candidate = current as Error & { code?: unknown; constraint_name?: unknown };
+    if (typeof candidate.code === "string" && /^[0-9A-Z]{5}$/.test(candidate.code)) {
+      return {
+        code: candidate.code,
+        constraint:
+          typeof candidate.constraint_name === "string" ? candidate.constraint_name : undefined,
+        message: candidate.message,
+      };
+    }
+    current = candidate.cause;
+  }
+  return undefined;
+}
+
+/** A violation of the named constraint (unique, check or foreign key). */
+export function isConstraintViolation(error: unknown, constraint: string): boolean {
+  return postgresError(error)?.constraint === constraint;
+}
+
+/** Errors after which re-running the whole transaction is safe and may succeed. */
+export function isRetryableTransactionError(error: unknown): boolean {
+  const code = postgresError(error)?.code;
+  return code === PG.serializationFailure || code === PG.deadlockDetected;
+}

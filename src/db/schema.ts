@@ -1,0 +1,186 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  foreignKey,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  timestamp,
+  unique,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from "drizzle-orm/pg-core";
+
+/**
+ * Storage schema. drizzle-kit generates `drizzle/*.sql` from this file (`bun run db:generate`);
+ * the server applies them at start. API shapes are defined separately in the transports.
+ *
+ * Money columns are `bigint` in Postgres. In TypeScript they are `number`, which is exact
+ * because CHECK constraints bound every amount to 1e12 and every balance to ±(2^53 − 1).
+ */
+
+/** Largest balance magnitude a row may hold: Number.MAX_SAFE_INTEGER, so `number` stays exact. */
+export const MAX_BALANCE = 9_007_199_254_740_991;
+/** Largest amount of one transfer (contract: 1 .. 1_000_000_000_000). */
+export const MAX_AMOUNT = 1_000_000_000_000;
+
+const createdAt = () =>
+  timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+
+export const users = pgTable(
+  "users",
+  {
+    username: varchar("username", { length: 100 }).primaryKey(),
+    hashedPassword: varchar("hashed_password").notNull(),
+    fullName: varchar("full_name", { length: 100 }).notNull(),
+    email: varchar("email", { length: 200 }).notNull(),
+    role: varchar("role", { length: 20 }).notNull().default("depositor"),
+    isEmailVerified: boolean("is_email_verified").notNull().default(false),
+    passwordChangedAt: timestamp("password_changed_at", { withTimezone: true, mode: "date" })
+      .notNull()
+      .default(sql`'0001-01-01 00:00:00Z'`),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("users_email_key").on(sql`lower(${t.email})`),
+    check("users_role_check", sql`${t.role} IN ('depositor', 'banker')`),
+  ],
+);
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: uuid("id").primaryKey(),
+    username: varchar("username", { length: 100 })
+      .notNull()
+      .references(() => users.username),
+    /** SHA-256 of the current refresh token; the token itself is never stored. */
+    refreshTokenHash: varchar("refresh_token_hash", { length: 64 }).notNull(),
+    userAgent: varchar("user_agent").notNull(),
+    clientIp: varchar("client_ip").notNull(),
+    isBlocked: boolean("is_blocked").notNull().default(false),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("sessions_username_idx").on(t.username)],
+);
+
+export const verifyEmails = pgTable(
+  "verify_emails",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    username: varchar("username", { length: 100 })
+      .notNull()
+      .references(() => users.username),
+    email: varchar("email", { length: 200 }).notNull(),
+    secretCode: varchar("secret_code").notNull(),
+    isUsed: boolean("is_used").notNull().default(false),
+    createdAt: createdAt(),
+    expiredAt: timestamp("expired_at", { withTimezone: true, mode: "date" })
+      .notNull()
+      .default(sql`now() + interval '15 minutes'`),
+  },
+  (t) => [index("verify_emails_username_idx").on(t.username)],
+);
+
+export const accounts = pgTable(
+  "accounts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    owner: varchar("owner", { length: 100 })
+      .notNull()
+      .references(() => users.username),
+    kind: varchar("kind", { length: 20 }).notNull().default("customer"),
+    balance: bigint("balance", { mode: "number" }).notNull().default(0),
+    currency: varchar("currency", { length: 3 }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    // Also serves "accounts by owner" (owner is its leading column).
+    unique("owner_currency_key").on(t.owner, t.currency),
+    uniqueIndex("accounts_one_treasury_per_currency").on(t.currency).where(sql`kind = 'treasury'`),
+    check("accounts_kind_check", sql`${t.kind} IN ('customer', 'treasury')`),
+    check("accounts_currency_check", sql`${t.currency} IN ('USD', 'EUR', 'CAD')`),
+    check(
+      "accounts_customer_balance_nonnegative",
+      sql`${t.kind} = 'treasury' OR ${t.balance} >= 0`,
+    ),
+    check(
+      "accounts_balance_bounded",
+      sql`${t.balance} BETWEEN ${sql.raw(String(-MAX_BALANCE))} AND ${sql.raw(String(MAX_BALANCE))}`,
+    ),
+    // Treasury accounts belong to the system user `bank`, and `bank` owns nothing else.
+    check("accounts_treasury_owner", sql`(${t.kind} = 'treasury') = (${t.owner} = 'bank')`),
+  ],
+);
+
+export const transfers = pgTable(
+  "transfers",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    fromAccountId: bigint("from_account_id", { mode: "number" })
+      .notNull()
+      .references(() => accounts.id),
+    toAccountId: bigint("to_account_id", { mode: "number" })
+      .notNull()
+      .references(() => accounts.id),
+    amount: bigint("amount", { mode: "number" }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("transfers_from_account_id_idx").on(t.fromAccountId, t.id),
+    index("transfers_to_account_id_idx").on(t.toAccountId, t.id),
+    check(
+      "transfers_amount_positive",
+      sql`${t.amount} > 0 AND ${t.amount} <= ${sql.raw(String(MAX_AMOUNT))}`,
+    ),
+    check("transfers_distinct_accounts", sql`${t.fromAccountId} <> ${t.toAccountId}`),
+  ],
+);
+
+export const entries = pgTable(
+  "entries",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    accountId: bigint("account_id", { mode: "number" })
+      .notNull()
+      .references(() => accounts.id),
+    amount: bigint("amount", { mode: "number" }).notNull(),
+    transferId: bigint("transfer_id", { mode: "number" })
+      .notNull()
+      .references(() => transfers.id),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("entries_account_id_idx").on(t.accountId, t.id),
+    index("entries_transfer_id_idx").on(t.transferId),
+    check("entries_amount_nonzero", sql`${t.amount} <> 0`),
+  ],
+);
+
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    owner: varchar("owner", { length: 100 }).notNull(),
+    key: varchar("key", { length: 255 }).notNull(),
+    /** SHA-256 of the operation name and its canonical request. */
+    requestFingerprint: varchar("request_fingerprint", { length: 64 }).notNull(),
+    /** The result replayed to a retry with the same key and request. */
+    response: jsonb("response").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ name: "idempotency_keys_owner_key", columns: [t.owner, t.key] }),
+    foreignKey({
+      name: "idempotency_keys_owner_fkey",
+      columns: [t.owner],
+      foreignColumns: [users.username],
+    }),
+    index("idempotency_keys_created_at_idx").on(t.createdAt),
+  ],
+);

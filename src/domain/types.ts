@@ -1,0 +1,54 @@
+import type { Currency } from "./money.ts";
+
+export const ROLES = ["depositor", "banker"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who is asking: every service call that touches someone's data takes one. */
+export interface Actor {
+  username: string;
+  role: Role;
+}
+
+export type AccountKind = "customer" | "treasury";
+
+export interface Account {
+  id: number;
+  owner: string;
+  kind: AccountKind;
+  balance: number;
+  currency: Currency;
+  createdAt: Date;
+}
+
+/** An account as shown to someone who may not see its balance (a transfer's recipient). */
+export type AccountView = Omit<Account, "balance"> & { balance?: number };
+
+export interface Entry {
+  id: number;
+  accountId: number;
+  amount: number;
+  transferId: number;
+  createdAt: Date;
+}
+
+export interface Transfer {
+  id: number;
+  fromAccountId: number;
+  toAccountId: number;
+  amount: number;
+  createdAt: Date;
+}
+
+/** The contract's transfer result object. */
+export interface TransferResult {
+  transfer: Transfer;
+  fromAccount: AccountView;
+  toAccount: AccountView;
+  fromEntry: Entry;
+  toEntry: Entry;
+}
+
+export interface Page {
+  pageId: number;
+  pageSize: number;
+}

@@ -1,0 +1,57 @@
+import type { Config } from "../config/config.ts";
+import { type DatabaseHandle, openDatabase } from "../db/client.ts";
+import { type EmbeddedPostgres, ensureDatabase, startEmbeddedPostgres } from "../db/embedded.ts";
+import { runMigrations } from "../db/migrate.ts";
+import type { Logger } from "../lib/logger.ts";
+
+export interface RuntimeDatabase {
+  handle: DatabaseHandle;
+  /** "DATABASE_URL" or "embedded (<folder>)": said in the start-up log. */
+  source: string;
+  /** Closes the pool and stops the embedded cluster (unless kept for a `bun --watch` reload). */
+  close(options?: { keepEmbeddedRunning?: boolean }): Promise<void>;
+}
+
+/**
+ * Connects to DATABASE_URL or, when it is unset (never in production), starts the embedded
+ * PostgreSQL in EMBEDDED_POSTGRES_DIR; then applies pending migrations.
+ */
+export async function connectDatabase(
+  config: Config,
+  logger: Logger,
+  options: { migrate?: boolean; applicationName?: string } = {},
+): Promise<RuntimeDatabase> {
+  let embedded: EmbeddedPostgres | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    logger.warn(
+      `DATABASE_URL is not set: using an EMBEDDED PostgreSQL with its data in ${config.embeddedPostgresDir} (development only)`,
+    );
+    embedded = await startEmbeddedPostgres({ dataDir: config.embeddedPostgresDir, logger });
+    url = await ensureDatabase(embedded.adminUrl, "bank");
+    logger.info(`embedded PostgreSQL is up on 127.0.0.1:${embedded.port}, database "bank"`);
+  }
+  const handle = openDatabase({
+    url,
+    poolMax: config.databasePoolMax,
+    applicationName: options.applicationName,
+  });
+  const close = async (closeOptions: { keepEmbeddedRunning?: boolean } = {}) => {
+    await handle.close();
+    if (!closeOptions.keepEmbeddedRunning) await embedded?.stop();
+  };
+  try {
+    if (options.migrate ?? true) {
+      await runMigrations(handle);
+      logger.info("database migrations applied");
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    handle,
+    source: embedded ? `embedded (${config.embeddedPostgresDir})` : "DATABASE_URL",
+    close,
+  };
+}

@@ -1,0 +1,59 @@
+import { type Config, ConfigError, loadConfig } from "../config/config.ts";
+import { createLogger, type Logger } from "../lib/logger.ts";
+
+/** Reads the configuration once; on any bad variable prints them all and exits 1. */
+export function loadConfigOrExit(env: Record<string, string | undefined>): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+export function loggerFor(config: Config): Logger {
+  return createLogger({
+    level: config.logLevel,
+    format: config.nodeEnv === "production" ? "json" : "pretty",
+  });
+}
+
+/**
+ * `bun --watch` (used by `bun run dev`) restarts by sending SIGTERM and re-executing the same
+ * process; the embedded PostgreSQL is then kept running for the next incarnation to reuse.
+ */
+export const isWatchReload = (signal: NodeJS.Signals) =>
+  signal === "SIGTERM" && process.execArgv.includes("--watch");
+
+/**
+ * Runs `shutdown` once on the first SIGINT or SIGTERM, then exits 0 (1 if it failed). On a
+ * `bun --watch` reload it does not exit: Bun re-executes the process itself.
+ */
+export function onShutdownSignal(
+  logger: Logger,
+  shutdown: (signal: NodeJS.Signals) => Promise<void>,
+): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    if (isWatchReload(signal)) {
+      logger.info("reloading (bun --watch)");
+      void shutdown(signal);
+      return;
+    }
+    logger.info(`received ${signal}, shutting down`);
+    shutdown(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error("shutdown failed", { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+}

@@ -1,0 +1,83 @@
+import { and, asc, eq } from "drizzle-orm";
+import { isConstraintViolation } from "../db/errors.ts";
+import { accounts, entries } from "../db/schema.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.ts";
+import { type Currency, checkCurrency, checkId } from "../domain/money.ts";
+import type { Account, Actor, Entry, Page } from "../domain/types.ts";
+import type { ServiceDeps } from "./context.ts";
+import { toAccount } from "./ledger.ts";
+import { pageWindow } from "./pagination.ts";
+import { assertCanListAccountsOf, assertCanViewAccount } from "./policy.ts";
+
+/** Opens the caller's account in `currency` with balance 0 (one per owner and currency). */
+export async function createAccount(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: { currency: Currency },
+): Promise<Account> {
+  const violations = checkCurrency("currency", input.currency);
+  if (violations.length > 0) throw new ValidationError(violations);
+  try {
+    const [row] = await deps.db
+      .insert(accounts)
+      .values({ owner: actor.username, currency: input.currency, balance: 0 })
+      .returning();
+    if (!row) throw new Error("insert into accounts returned no row");
+    return toAccount(row);
+  } catch (error) {
+    if (isConstraintViolation(error, "owner_currency_key")) {
+      throw new ConflictError("account_exists", `you already have a ${input.currency} account`);
+    }
+    if (isConstraintViolation(error, "accounts_owner_users_username_fk")) {
+      throw new NotFoundError("user");
+    }
+    throw error;
+  }
+}
+
+/** 404 if missing, 403 unless the caller owns it or is a banker. */
+export async function getAccount(deps: ServiceDeps, actor: Actor, id: number): Promise<Account> {
+  const violations = checkId("id", id);
+  if (violations.length > 0) throw new ValidationError(violations);
+  const [row] = await deps.db.select().from(accounts).where(eq(accounts.id, id));
+  if (!row) throw new NotFoundError("account");
+  const account = toAccount(row);
+  assertCanViewAccount(actor, account);
+  return account;
+}
+
+/** The accounts of `owner` (default: the caller; others only for bankers), by id. */
+export async function listAccounts(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: { owner?: string; page?: Page } = {},
+): Promise<Account[]> {
+  const owner = input.owner ?? actor.username;
+  const { limit, offset } = pageWindow(input.page);
+  assertCanListAccountsOf(actor, owner);
+  const rows = await deps.db
+    .select()
+    .from(accounts)
+    .where(eq(accounts.owner, owner))
+    .orderBy(asc(accounts.id))
+    .limit(limit)
+    .offset(offset);
+  return rows.map(toAccount);
+}
+
+/** An account's statement: its entries by id, with the account's own visibility rules. */
+export async function listEntries(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: { accountId: number; page?: Page },
+): Promise<Entry[]> {
+  const { limit, offset } = pageWindow(input.page);
+  await getAccount(deps, actor, input.accountId);
+  return deps.db
+    .select()
+    .from(entries)
+    .where(and(eq(entries.accountId, input.accountId)))
+    .orderBy(asc(entries.id))
+    .limit(limit)
+    .offset(offset);
+}

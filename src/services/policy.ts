@@ -1,0 +1,42 @@
+import { ForbiddenError } from "../domain/errors.ts";
+import type { Account, Actor } from "../domain/types.ts";
+
+/**
+ * Who may see or do what (contract, "Roles"). A banker may read any account and transfer and
+ * post deposits and withdrawals; nobody, banker included, moves money out of a customer
+ * account they do not own.
+ */
+export function isBanker(actor: Actor): boolean {
+  return actor.role === "banker";
+}
+
+export function canViewAccount(actor: Actor, account: Pick<Account, "owner">): boolean {
+  return isBanker(actor) || account.owner === actor.username;
+}
+
+/** A transfer is visible to the owner of either side, or a banker. */
+export function canViewTransfer(actor: Actor, owners: { from: string; to: string }): boolean {
+  return isBanker(actor) || owners.from === actor.username || owners.to === actor.username;
+}
+
+export function assertCanViewAccount(actor: Actor, account: Pick<Account, "owner">): void {
+  if (!canViewAccount(actor, account)) {
+    throw new ForbiddenError("this account belongs to another user");
+  }
+}
+
+export function assertCanListAccountsOf(actor: Actor, owner: string): void {
+  if (!isBanker(actor) && owner !== actor.username) {
+    throw new ForbiddenError("only bankers may list other users' accounts");
+  }
+}
+
+export function assertBanker(actor: Actor, action: string): void {
+  if (!isBanker(actor)) throw new ForbiddenError(`only bankers may ${action}`);
+}
+
+export function assertCanMoveMoneyFrom(actor: Actor, account: Pick<Account, "owner">): void {
+  if (account.owner !== actor.username) {
+    throw new ForbiddenError("money can only be moved out of your own account");
+  }
+}

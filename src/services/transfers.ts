@@ -1,0 +1,252 @@
+import { asc, eq, inArray, or } from "drizzle-orm";
+import type { Transaction } from "../db/client.ts";
+import { accounts, transfers } from "../db/schema.ts";
+import {
+  BusinessRuleError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+} from "../domain/errors.ts";
+import { type Currency, checkAmount, checkCurrency, checkId } from "../domain/money.ts";
+import type {
+  Account,
+  AccountView,
+  Actor,
+  Page,
+  Transfer,
+  TransferResult,
+} from "../domain/types.ts";
+import { getAccount } from "./accounts.ts";
+import { inTransaction, type ServiceDeps } from "./context.ts";
+import { withIdempotencyKey } from "./idempotency.ts";
+import { lockAccounts, type Posting, postTransfer, treasuryId } from "./ledger.ts";
+import { pageWindow } from "./pagination.ts";
+import { assertBanker, assertCanMoveMoneyFrom, canViewAccount, canViewTransfer } from "./policy.ts";
+
+export interface TransferInput {
+  fromAccountId: number;
+  toAccountId: number;
+  amount: number;
+  currency: Currency;
+  /** Optional Idempotency-Key: retries with the same key and body replay the first result. */
+  idempotencyKey?: string;
+}
+
+/**
+ * Moves `amount` between two customer accounts in one transaction. Rules, in the contract's
+ * order, all checked under the row locks: from missing 404 → from currency ≠ request 422
+ * `currency_mismatch` → from is a treasury 422 `invalid_account` → from not the caller's 403 →
+ * to missing 404 → to currency ≠ request 422 → to is a treasury 422 `invalid_account` →
+ * from = to 422 `same_account` → balance too low 422 `insufficient_funds`.
+ */
+export async function transfer(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: TransferInput,
+): Promise<{ result: TransferResult; replayed: boolean }> {
+  const violations = [
+    ...checkId("from_account_id", input.fromAccountId),
+    ...checkId("to_account_id", input.toAccountId),
+    ...checkAmount("amount", input.amount),
+    ...checkCurrency("currency", input.currency),
+  ];
+  if (violations.length > 0) throw new ValidationError(violations);
+
+  const execute = async (tx: Transaction) => {
+    const locked = await lockAccounts(tx, [input.fromAccountId, input.toAccountId]);
+    const from = locked.get(input.fromAccountId);
+    if (!from) throw new NotFoundError("from account");
+    assertCurrency(from, input.currency, "from");
+    assertCustomerAccount(from, "from");
+    assertCanMoveMoneyFrom(actor, from);
+    const to = locked.get(input.toAccountId);
+    if (!to) throw new NotFoundError("to account");
+    assertCurrency(to, input.currency, "to");
+    assertCustomerAccount(to, "to");
+    if (from.id === to.id) {
+      throw new BusinessRuleError("same_account", "cannot transfer to the same account");
+    }
+    assertFunds(from, input.amount);
+    return present(actor, await postTransfer(tx, from, to, input.amount));
+  };
+
+  return inTransaction(deps, async (tx) => {
+    if (input.idempotencyKey === undefined) {
+      return { result: await execute(tx), replayed: false };
+    }
+    const { value, replayed } = await withIdempotencyKey(
+      tx,
+      {
+        owner: actor.username,
+        key: input.idempotencyKey,
+        operation: "transfer",
+        request: {
+          from_account_id: input.fromAccountId,
+          to_account_id: input.toAccountId,
+          amount: input.amount,
+          currency: input.currency,
+        },
+        encode: (result: TransferResult) => result,
+        decode: reviveTransferResult,
+      },
+      () => execute(tx),
+    );
+    return { result: value, replayed };
+  });
+}
+
+export interface CashInput {
+  accountId: number;
+  amount: number;
+  currency: Currency;
+}
+
+/** Banker only: cash in, as a transfer from the currency's treasury to a customer account. */
+export async function deposit(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: CashInput,
+): Promise<TransferResult> {
+  assertBanker(actor, "post deposits");
+  validateCash(input);
+  return inTransaction(deps, async (tx) => {
+    const bankId = await treasuryId(tx, input.currency);
+    const locked = await lockAccounts(tx, [bankId, input.accountId]);
+    const account = checkCashAccount(locked.get(input.accountId), input.currency);
+    const treasury = locked.get(bankId);
+    if (!treasury) throw new Error("treasury account vanished");
+    return present(actor, await postTransfer(tx, treasury, account, input.amount));
+  });
+}
+
+/** Banker only: cash out, as a transfer from a customer account to the treasury. */
+export async function withdraw(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: CashInput,
+): Promise<TransferResult> {
+  assertBanker(actor, "post withdrawals");
+  validateCash(input);
+  return inTransaction(deps, async (tx) => {
+    const bankId = await treasuryId(tx, input.currency);
+    const locked = await lockAccounts(tx, [bankId, input.accountId]);
+    const account = checkCashAccount(locked.get(input.accountId), input.currency);
+    const treasury = locked.get(bankId);
+    if (!treasury) throw new Error("treasury account vanished");
+    assertFunds(account, input.amount);
+    return present(actor, await postTransfer(tx, account, treasury, input.amount));
+  });
+}
+
+/** 404 if missing; 403 unless the caller owns either side or is a banker. */
+export async function getTransfer(deps: ServiceDeps, actor: Actor, id: number): Promise<Transfer> {
+  const violations = checkId("id", id);
+  if (violations.length > 0) throw new ValidationError(violations);
+  const [row] = await deps.db.select().from(transfers).where(eq(transfers.id, id));
+  if (!row) throw new NotFoundError("transfer");
+  const owners = await deps.db
+    .select({ id: accounts.id, owner: accounts.owner })
+    .from(accounts)
+    .where(inArray(accounts.id, [row.fromAccountId, row.toAccountId]));
+  const ownerOf = (accountId: number) => owners.find((o) => o.id === accountId)?.owner ?? "";
+  if (!canViewTransfer(actor, { from: ownerOf(row.fromAccountId), to: ownerOf(row.toAccountId) })) {
+    throw new ForbiddenError("this transfer is not between your accounts");
+  }
+  return row;
+}
+
+/** Transfers with the account on either side, by id; the account's visibility rules apply. */
+export async function listTransfers(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: { accountId: number; page?: Page },
+): Promise<Transfer[]> {
+  const { limit, offset } = pageWindow(input.page);
+  const violations = checkId("account_id", input.accountId);
+  if (violations.length > 0) throw new ValidationError(violations);
+  await getAccount(deps, actor, input.accountId);
+  return deps.db
+    .select()
+    .from(transfers)
+    .where(
+      or(eq(transfers.fromAccountId, input.accountId), eq(transfers.toAccountId, input.accountId)),
+    )
+    .orderBy(asc(transfers.id))
+    .limit(limit)
+    .offset(offset);
+}
+
+function validateCash(input: CashInput): void {
+  const violations = [
+    ...checkAmount("amount", input.amount),
+    ...checkCurrency("currency", input.currency),
+  ];
+  if (violations.length > 0) throw new ValidationError(violations);
+  if (checkId("id", input.accountId).length > 0) {
+    throw new ValidationError(checkId("id", input.accountId));
+  }
+}
+
+function checkCashAccount(account: Account | undefined, currency: Currency): Account {
+  if (!account) throw new NotFoundError("account");
+  assertCustomerAccount(account, "the");
+  assertCurrency(account, currency, "the");
+  return account;
+}
+
+function assertCurrency(account: Account, currency: Currency, side: string): void {
+  if (account.currency !== currency) {
+    throw new BusinessRuleError(
+      "currency_mismatch",
+      `${side} account ${account.id} holds ${account.currency}, not ${currency}`,
+    );
+  }
+}
+
+function assertCustomerAccount(account: Account, side: string): void {
+  if (account.kind !== "customer") {
+    throw new BusinessRuleError(
+      "invalid_account",
+      `${side} account ${account.id} is a treasury account`,
+    );
+  }
+}
+
+function assertFunds(account: Account, amount: number): void {
+  if (account.balance < amount) {
+    throw new BusinessRuleError(
+      "insufficient_funds",
+      `account ${account.id} has insufficient funds for this amount`,
+    );
+  }
+}
+
+/** The contract's result; the recipient's balance only for its owner or a banker. */
+function present(actor: Actor, posting: Posting): TransferResult {
+  const hideBalance = (account: Account): AccountView => {
+    if (canViewAccount(actor, account)) return account;
+    const { balance: _hidden, ...rest } = account;
+    return rest;
+  };
+  return {
+    transfer: posting.transfer,
+    fromAccount: posting.fromAccount,
+    toAccount: hideBalance(posting.toAccount),
+    fromEntry: posting.fromEntry,
+    toEntry: posting.toEntry,
+  };
+}
+
+/** Stored results come back from jsonb with ISO strings where Dates were. */
+function reviveTransferResult(stored: unknown): TransferResult {
+  const r = stored as Record<string, Record<string, unknown>>;
+  const revive = <T>(part: Record<string, unknown> | undefined): T =>
+    ({ ...part, createdAt: new Date(String(part?.createdAt)) }) as T;
+  return {
+    transfer: revive(r.transfer),
+    fromAccount: revive(r.fromAccount),
+    toAccount: revive(r.toAccount),
+    fromEntry: revive(r.fromEntry),
+    toEntry: revive(r.toEntry),
+  };
+}
