@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import postgres from "postgres";
+import { testDatabase } from "../support/database.ts";
+import { freePort, startServer, stopServer, waitUntilReady } from "../support/process.ts";
+
+/** These tests run the real entry point as a separate process, as an operator would. */
+
+const TOKEN_KEY = "0123456789abcdef0123456789abcdef";
+
+describe("bun run start against DATABASE_URL", () => {
+  test("two instances starting at once on a fresh database both come up (migrations serialised)", async () => {
+    const url = await (await testDatabase()).scratchDatabase();
+    const [portA, portB] = [await freePort(), await freePort()];
+    const env = { DATABASE_URL: url, TOKEN_SYMMETRIC_KEY: TOKEN_KEY, NODE_ENV: "production" };
+    const a = startServer({ ...env, PORT: String(portA) });
+    const b = startServer({ ...env, PORT: String(portB) });
+    try {
+      await Promise.all([waitUntilReady(a), waitUntilReady(b)]);
+      // Production logs are JSON lines.
+      const firstLine = a.output().split("\n")[0] ?? "";
+      expect(() => JSON.parse(firstLine)).not.toThrow();
+      const sql = postgres(url, { max: 1 });
+      const [{ treasuries } = { treasuries: -1 }] = await sql<{ treasuries: number }[]>`
+        select count(*)::int as treasuries from accounts where kind = 'treasury'`;
+      const [{ applied } = { applied: -1 }] = await sql<{ applied: number }[]>`
+        select count(*)::int as applied from drizzle.__drizzle_migrations`;
+      await sql.end();
+      expect(treasuries).toBe(3);
+      expect(applied).toBe(2);
+    } finally {
+      expect(await stopServer(a)).toBe(0);
+      expect(await stopServer(b)).toBe(0);
+    }
+  }, 60_000);
+
+  test("serves with only DATABASE_URL and TOKEN_SYMMETRIC_KEY set (default port 8080)", async () => {
+    const portTaken = await fetch("http://127.0.0.1:8080/healthz").then(
+      () => true,
+      () => false,
+    );
+    if (portTaken) {
+      console.warn("skipped: port 8080 is in use on this machine");
+      return;
+    }
+    const { url } = await testDatabase();
+    const server = startServer({ DATABASE_URL: url, TOKEN_SYMMETRIC_KEY: TOKEN_KEY }, 8080);
+    try {
+      await waitUntilReady(server);
+      const health = await fetch("http://127.0.0.1:8080/healthz");
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: "ok" });
+    } finally {
+      expect(await stopServer(server)).toBe(0);
+    }
+  }, 60_000);
+
+  test("production refuses to start without DATABASE_URL and TOKEN_SYMMETRIC_KEY", async () => {
+    const server = startServer({ NODE_ENV: "production", PORT: String(await freePort()) });
+    expect(await server.process.exited).toBe(1);
+    expect(server.output()).toContain("DATABASE_URL");
+    expect(server.output()).toContain("TOKEN_SYMMETRIC_KEY");
+  });
+});
+
+describe("bun run dev / start without DATABASE_URL (embedded PostgreSQL)", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "simplebank-embedded-"));
+    await chmod(dir, 0o755); // the server runs as user `postgres` when we are root
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const postmasterAlive = async () => {
+    const pid = Number(
+      (await readFile(path.join(dir, "pg/postmaster.pid"), "utf8").catch(() => "")).split("\n")[0],
+    );
+    if (!pid) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  test("starts a real PostgreSQL, says so, serves, and stops it on SIGTERM", async () => {
+    const port = await freePort();
+    const server = startServer({ EMBEDDED_POSTGRES_DIR: path.join(dir, "pg"), PORT: String(port) });
+    await waitUntilReady(server);
+    expect(server.output()).toContain("EMBEDDED PostgreSQL");
+    expect(await postmasterAlive()).toBe(true);
+    expect(await stopServer(server)).toBe(0);
+    expect(await postmasterAlive()).toBe(false);
+  }, 60_000);
+
+  test("recovers from a crash that left the PostgreSQL server running (kill -9)", async () => {
+    const first = startServer({
+      EMBEDDED_POSTGRES_DIR: path.join(dir, "pg"),
+      PORT: String(await freePort()),
+    });
+    await waitUntilReady(first);
+    await stopServer(first, "SIGKILL");
+    expect(await postmasterAlive()).toBe(true); // orphaned, still holding the data folder
+
+    const second = startServer({
+      EMBEDDED_POSTGRES_DIR: path.join(dir, "pg"),
+      PORT: String(await freePort()),
+    });
+    await waitUntilReady(second);
+    expect(second.output()).toContain("orphaned");
+    expect(await stopServer(second)).toBe(0);
+    expect(await postmasterAlive()).toBe(false);
+  }, 60_000);
+});

@@ -1,0 +1,86 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import postgres from "postgres";
+import { type DatabaseHandle, openDatabase } from "../../src/db/client.ts";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/db/embedded.ts";
+import { runMigrations } from "../../src/db/migrate.ts";
+import { silentLogger } from "../../src/lib/logger.ts";
+import { type ServiceDeps, systemClock } from "../../src/services/context.ts";
+
+/**
+ * The database of one `bun test` run. With TEST_DATABASE_URL (or DATABASE_URL) set, a
+ * throwaway database is created on that server; with neither, an embedded PostgreSQL is
+ * started in a temporary folder. Either way it is migrated once here and removed at the end.
+ */
+export interface TestDatabase {
+  /** "TEST_DATABASE_URL", "DATABASE_URL" or "embedded". */
+  source: string;
+  url: string;
+  handle: DatabaseHandle;
+  deps: ServiceDeps;
+  /** An extra empty database on the same server (dropped at teardown). */
+  scratchDatabase(): Promise<string>;
+  teardown(): Promise<void>;
+}
+
+let current: Promise<TestDatabase> | undefined;
+
+export function testDatabase(): Promise<TestDatabase> {
+  current ??= setUp();
+  return current;
+}
+
+async function setUp(): Promise<TestDatabase> {
+  const configured = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
+  let embedded: EmbeddedPostgres | undefined;
+  let tempDir: string | undefined;
+  let adminUrl: string;
+  if (configured) {
+    adminUrl = configured;
+  } else {
+    tempDir = await mkdtemp(path.join(tmpdir(), "simplebank-test-"));
+    embedded = await startEmbeddedPostgres({
+      dataDir: path.join(tempDir, "pg"),
+      logger: silentLogger,
+      ephemeral: true,
+    });
+    adminUrl = embedded.adminUrl;
+  }
+
+  const admin = postgres(adminUrl, { max: 2, onnotice: () => {} });
+  const created: string[] = [];
+  const createDatabase = async (prefix: string) => {
+    const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+    await admin.unsafe(`create database "${name}"`);
+    created.push(name);
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    return url.toString();
+  };
+
+  const url = await createDatabase("bank_test");
+  const handle = openDatabase({ url, poolMax: 20, applicationName: "bun-test" });
+  await runMigrations(handle);
+
+  return {
+    source: process.env.TEST_DATABASE_URL
+      ? "TEST_DATABASE_URL"
+      : configured
+        ? "DATABASE_URL"
+        : "embedded",
+    url,
+    handle,
+    deps: { db: handle.db, logger: silentLogger, clock: systemClock },
+    scratchDatabase: () => createDatabase("bank_scratch"),
+    async teardown() {
+      await handle.close();
+      for (const name of created) {
+        await admin.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {});
+      }
+      await admin.end();
+      await embedded?.stop();
+      if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    },
+  };
+}

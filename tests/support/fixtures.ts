@@ -1,0 +1,64 @@
+import { and, eq } from "drizzle-orm";
+import { accounts, users } from "../../src/db/schema.ts";
+import type { Currency } from "../../src/domain/money.ts";
+import type { Account, Actor, Role } from "../../src/domain/types.ts";
+import { createAccount } from "../../src/services/accounts.ts";
+import type { ServiceDeps } from "../../src/services/context.ts";
+import { toAccount } from "../../src/services/ledger.ts";
+import { deposit } from "../../src/services/transfers.ts";
+
+/** Unique per call, so tests never see each other's rows. */
+export function uniqueName(prefix = "u"): string {
+  return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+}
+
+/**
+ * Inserts a user row (users get their own service and routes with the REST API; the ledger
+ * tests only need owners). The hash is a placeholder: these users never log in.
+ */
+export async function createUser(deps: ServiceDeps, role: Role = "depositor"): Promise<Actor> {
+  const username = uniqueName();
+  await deps.db.insert(users).values({
+    username,
+    hashedPassword: "!",
+    fullName: "Test User",
+    email: `${username}@example.com`,
+    role,
+  });
+  return { username, role };
+}
+
+export async function openAccount(
+  deps: ServiceDeps,
+  currency: Currency = "USD",
+  owner?: Actor,
+): Promise<{ owner: Actor; account: Account }> {
+  const actor = owner ?? (await createUser(deps));
+  return { owner: actor, account: await createAccount(deps, actor, { currency }) };
+}
+
+let banker: Actor | undefined;
+
+/** Funds an account the only legitimate way: a banker's deposit from the treasury. */
+export async function fund(deps: ServiceDeps, account: Account, amount: number): Promise<void> {
+  banker ??= await createUser(deps, "banker");
+  await deposit(deps, banker, { accountId: account.id, amount, currency: account.currency });
+}
+
+export async function balanceOf(deps: ServiceDeps, accountId: number): Promise<number> {
+  const [row] = await deps.db
+    .select({ balance: accounts.balance })
+    .from(accounts)
+    .where(eq(accounts.id, accountId));
+  if (!row) throw new Error(`account ${accountId} not found`);
+  return row.balance;
+}
+
+export async function treasuryAccount(deps: ServiceDeps, currency: Currency): Promise<Account> {
+  const [row] = await deps.db
+    .select()
+    .from(accounts)
+    .where(and(eq(accounts.kind, "treasury"), eq(accounts.currency, currency)));
+  if (!row) throw new Error(`no ${currency} treasury`);
+  return toAccount(row);
+}
