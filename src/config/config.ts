@@ -11,14 +11,16 @@ export const DEVELOPMENT_TOKEN_KEY = "dev-only-insecure-key-0123456789";
 
 const emptyAsUnset = (value: unknown) => (value === "" ? undefined : value);
 
-const integer = (min: number, max: number) =>
+/** An integer variable; the default sits inside the preprocess so "" falls back to it too. */
+const integer = (min: number, max: number, fallback: number) =>
   z.preprocess(
     emptyAsUnset,
     z.coerce
       .number({ error: "must be an integer" })
       .int({ error: "must be an integer" })
       .min(min, { error: `must be at least ${min}` })
-      .max(max, { error: `must be at most ${max}` }),
+      .max(max, { error: `must be at most ${max}` })
+      .default(fallback),
   );
 
 const duration = (fallback: string) =>
@@ -50,49 +52,50 @@ const postgresUrl = z.preprocess(
     .optional(),
 );
 
-const schema = z
-  .object({
-    NODE_ENV: z.preprocess(
-      emptyAsUnset,
-      z.enum(["development", "production", "test"]).default("development"),
-    ),
-    PORT: integer(0, 65535).default(8080),
-    DATABASE_URL: postgresUrl,
-    DATABASE_POOL_MAX: integer(1, 1000).default(10),
-    EMBEDDED_POSTGRES_DIR: z.preprocess(emptyAsUnset, z.string().default(".data/postgres")),
-    TOKEN_SYMMETRIC_KEY: z.preprocess(
-      emptyAsUnset,
-      z
-        .string()
-        .refine((value) => new TextEncoder().encode(value).length === 32, {
-          error: "must be exactly 32 bytes",
-        })
-        .optional(),
-    ),
-    ACCESS_TOKEN_DURATION: duration("15m"),
-    REFRESH_TOKEN_DURATION: duration("24h"),
-    LOG_LEVEL: z.preprocess(
-      emptyAsUnset,
-      z.enum(["debug", "info", "warn", "error"]).default("info"),
-    ),
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV !== "production") return;
-    if (!env.DATABASE_URL) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["DATABASE_URL"],
-        message: "is required in production (the embedded database is for development only)",
-      });
-    }
-    if (!env.TOKEN_SYMMETRIC_KEY || env.TOKEN_SYMMETRIC_KEY === DEVELOPMENT_TOKEN_KEY) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["TOKEN_SYMMETRIC_KEY"],
-        message: "is required in production (32 random bytes, never the development key)",
-      });
-    }
-  });
+const schema = z.object({
+  NODE_ENV: z.preprocess(
+    emptyAsUnset,
+    z.enum(["development", "production", "test"]).default("development"),
+  ),
+  PORT: integer(0, 65535, 8080),
+  DATABASE_URL: postgresUrl,
+  DATABASE_POOL_MAX: integer(1, 1000, 10),
+  EMBEDDED_POSTGRES_DIR: z.preprocess(emptyAsUnset, z.string().default(".data/postgres")),
+  TOKEN_SYMMETRIC_KEY: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .refine((value) => new TextEncoder().encode(value).length === 32, {
+        error: "must be exactly 32 bytes",
+      })
+      .optional(),
+  ),
+  ACCESS_TOKEN_DURATION: duration("15m"),
+  REFRESH_TOKEN_DURATION: duration("24h"),
+  LOG_LEVEL: z.preprocess(emptyAsUnset, z.enum(["debug", "info", "warn", "error"]).default("info")),
+});
+
+/**
+ * Production must not silently fall back to anything unsafe. Checked on the raw environment
+ * and apart from the schema, so a bad PORT does not hide a missing DATABASE_URL.
+ */
+function productionProblems(env: Record<string, string | undefined>): ConfigProblem[] {
+  if (env.NODE_ENV !== "production") return [];
+  const problems: ConfigProblem[] = [];
+  if (!env.DATABASE_URL) {
+    problems.push({
+      variable: "DATABASE_URL",
+      message: "is required in production (the embedded database is for development only)",
+    });
+  }
+  if (!env.TOKEN_SYMMETRIC_KEY || env.TOKEN_SYMMETRIC_KEY === DEVELOPMENT_TOKEN_KEY) {
+    problems.push({
+      variable: "TOKEN_SYMMETRIC_KEY",
+      message: "is required in production (32 random bytes, never the development key)",
+    });
+  }
+  return problems;
+}
 
 export interface Config {
   nodeEnv: "development" | "production" | "test";
@@ -109,8 +112,13 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
 export class ConfigError extends Error {
-  constructor(readonly problems: { variable: string; message: string }[]) {
+  constructor(readonly problems: ConfigProblem[]) {
     super(
       `Invalid configuration (${problems.length} variable${problems.length === 1 ? "" : "s"}):\n${problems
         .map((p) => `  - ${p.variable}: ${p.message}`)
@@ -123,14 +131,16 @@ export class ConfigError extends Error {
 /** Parses the environment; throws one `ConfigError` naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => ({
+  const problems: ConfigProblem[] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => ({
         variable: String(issue.path[0] ?? "(environment)"),
         message: issue.message,
-      })),
-    );
+      }));
+  for (const problem of productionProblems(env)) {
+    if (!problems.some((p) => p.variable === problem.variable)) problems.push(problem);
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     nodeEnv: e.NODE_ENV,

@@ -1,0 +1,251 @@
+import { describe, expect, test } from "bun:test";
+import path from "node:path";
+import {
+  type Config,
+  ConfigError,
+  DEVELOPMENT_TOKEN_KEY,
+  loadConfig,
+} from "../src/config/config.ts";
+
+const PROJECT_ROOT = path.resolve(import.meta.dir, "..");
+
+/** 32 bytes, as production requires. */
+const GOOD_KEY = "0123456789abcdef0123456789abcdef";
+
+const VARIABLES = [
+  "NODE_ENV",
+  "PORT",
+  "DATABASE_URL",
+  "DATABASE_POOL_MAX",
+  "EMBEDDED_POSTGRES_DIR",
+  "TOKEN_SYMMETRIC_KEY",
+  "ACCESS_TOKEN_DURATION",
+  "REFRESH_TOKEN_DURATION",
+  "LOG_LEVEL",
+] as const;
+
+const DEFAULTS: Config = {
+  nodeEnv: "development",
+  port: 8080,
+  databaseUrl: undefined,
+  databasePoolMax: 10,
+  embeddedPostgresDir: ".data/postgres",
+  tokenSymmetricKey: DEVELOPMENT_TOKEN_KEY,
+  accessTokenDuration: 900_000,
+  refreshTokenDuration: 86_400_000,
+  logLevel: "info",
+};
+
+/** The ConfigError `loadConfig(env)` throws (fails if it returns a config). */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be rejected`);
+}
+
+function badVariables(env: Record<string, string | undefined>): string[] {
+  return configError(env)
+    .problems.map((p) => p.variable)
+    .sort();
+}
+
+describe("loadConfig defaults", () => {
+  test("an empty environment gives the development defaults", () => {
+    const config = loadConfig({});
+    expect(config).toEqual(DEFAULTS);
+    expect(config.port).toBe(8080);
+    expect(config.databasePoolMax).toBe(10);
+    expect(config.accessTokenDuration).toBe(15 * 60 * 1000);
+    expect(config.refreshTokenDuration).toBe(24 * 60 * 60 * 1000);
+    expect(config.nodeEnv).toBe("development");
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.tokenSymmetricKey).toBe(DEVELOPMENT_TOKEN_KEY);
+  });
+
+  test.each(VARIABLES)("%s set to the empty string counts as unset", (variable) => {
+    expect(loadConfig({ [variable]: "" })).toEqual(DEFAULTS);
+  });
+
+  test("every variable empty at once gives the defaults", () => {
+    const env = Object.fromEntries(VARIABLES.map((v) => [v, ""]));
+    expect(loadConfig(env)).toEqual(DEFAULTS);
+  });
+
+  test("unrelated variables are ignored", () => {
+    expect(loadConfig({ HOME: "/root", SHELL: "/bin/sh" })).toEqual(DEFAULTS);
+  });
+});
+
+describe("loadConfig parses good values", () => {
+  test("PORT, durations, DATABASE_URL, pool, log level", () => {
+    const config = loadConfig({
+      PORT: "9000",
+      ACCESS_TOKEN_DURATION: "1h30m",
+      REFRESH_TOKEN_DURATION: "900s",
+      DATABASE_URL: "postgres://u@h:5432/db",
+      DATABASE_POOL_MAX: "25",
+      LOG_LEVEL: "debug",
+      NODE_ENV: "test",
+      EMBEDDED_POSTGRES_DIR: "/tmp/pg",
+      TOKEN_SYMMETRIC_KEY: GOOD_KEY,
+    });
+    expect(config).toEqual({
+      nodeEnv: "test",
+      port: 9000,
+      databaseUrl: "postgres://u@h:5432/db",
+      databasePoolMax: 25,
+      embeddedPostgresDir: "/tmp/pg",
+      tokenSymmetricKey: GOOD_KEY,
+      accessTokenDuration: 90 * 60 * 1000,
+      refreshTokenDuration: 900_000,
+      logLevel: "debug",
+    });
+  });
+
+  test("postgresql:// URLs and the port bounds 0 and 65535 are accepted", () => {
+    expect(loadConfig({ DATABASE_URL: "postgresql://u:p@h/db" }).databaseUrl).toBe(
+      "postgresql://u:p@h/db",
+    );
+    expect(loadConfig({ PORT: "0" }).port).toBe(0);
+    expect(loadConfig({ PORT: "65535" }).port).toBe(65535);
+    expect(loadConfig({ ACCESS_TOKEN_DURATION: "250ms" }).accessTokenDuration).toBe(250);
+  });
+});
+
+describe("loadConfig names each bad variable", () => {
+  const cases: [string, string][] = [
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["PORT", "-1"],
+    ["PORT", "80.5"],
+    ["DATABASE_POOL_MAX", "0"],
+    ["DATABASE_POOL_MAX", "1001"],
+    ["ACCESS_TOKEN_DURATION", "15"],
+    ["ACCESS_TOKEN_DURATION", "0s"],
+    ["REFRESH_TOKEN_DURATION", "-1h"],
+    ["REFRESH_TOKEN_DURATION", "1d"],
+    ["LOG_LEVEL", "verbose"],
+    ["NODE_ENV", "staging"],
+    ["DATABASE_URL", "mysql://x"],
+    ["DATABASE_URL", "postgres://"],
+    ["TOKEN_SYMMETRIC_KEY", "short"],
+    ["TOKEN_SYMMETRIC_KEY", `${GOOD_KEY}x`],
+  ];
+
+  test.each(cases)("%s=%p", (variable, value) => {
+    const error = configError({ [variable]: value });
+    expect(error.problems.map((p) => p.variable)).toEqual([variable]);
+    expect(error.problems[0]?.message.length).toBeGreaterThan(0);
+    expect(error.message).toContain(variable);
+    expect(error.name).toBe("ConfigError");
+  });
+
+  test("several bad variables → one ConfigError naming every one of them", () => {
+    const env = {
+      PORT: "abc",
+      DATABASE_POOL_MAX: "0",
+      ACCESS_TOKEN_DURATION: "15",
+      REFRESH_TOKEN_DURATION: "-1h",
+      LOG_LEVEL: "verbose",
+      NODE_ENV: "staging",
+      DATABASE_URL: "mysql://x",
+      TOKEN_SYMMETRIC_KEY: "short",
+    };
+    const error = configError(env);
+    const named = error.problems.map((p) => p.variable).sort();
+    expect(named).toEqual(Object.keys(env).sort());
+    for (const variable of Object.keys(env)) expect(error.message).toContain(variable);
+    expect(error.message).toContain(`(${Object.keys(env).length} variables)`);
+  });
+
+  test("in production, a bad variable does not hide the missing production settings", () => {
+    expect(badVariables({ NODE_ENV: "production", PORT: "abc" })).toEqual([
+      "DATABASE_URL",
+      "PORT",
+      "TOKEN_SYMMETRIC_KEY",
+    ]);
+  });
+});
+
+describe("loadConfig in production", () => {
+  test("without DATABASE_URL and TOKEN_SYMMETRIC_KEY → both named", () => {
+    const error = configError({ NODE_ENV: "production" });
+    expect(error.problems.map((p) => p.variable).sort()).toEqual([
+      "DATABASE_URL",
+      "TOKEN_SYMMETRIC_KEY",
+    ]);
+    expect(error.message).toContain("DATABASE_URL");
+    expect(error.message).toContain("TOKEN_SYMMETRIC_KEY");
+  });
+
+  test("empty DATABASE_URL and TOKEN_SYMMETRIC_KEY count as missing", () => {
+    expect(
+      badVariables({ NODE_ENV: "production", DATABASE_URL: "", TOKEN_SYMMETRIC_KEY: "" }),
+    ).toEqual(["DATABASE_URL", "TOKEN_SYMMETRIC_KEY"]);
+  });
+
+  test("the development key is rejected", () => {
+    expect(
+      badVariables({
+        NODE_ENV: "production",
+        DATABASE_URL: "postgres://u@h:5432/db",
+        TOKEN_SYMMETRIC_KEY: DEVELOPMENT_TOKEN_KEY,
+      }),
+    ).toEqual(["TOKEN_SYMMETRIC_KEY"]);
+  });
+
+  test("with both set → ok", () => {
+    const config = loadConfig({
+      NODE_ENV: "production",
+      DATABASE_URL: "postgres://u@h:5432/db",
+      TOKEN_SYMMETRIC_KEY: GOOD_KEY,
+    });
+    expect(config).toEqual({
+      ...DEFAULTS,
+      nodeEnv: "production",
+      databaseUrl: "postgres://u@h:5432/db",
+      tokenSymmetricKey: GOOD_KEY,
+    });
+  });
+
+  test("the development key is fine outside production", () => {
+    expect(loadConfig({ TOKEN_SYMMETRIC_KEY: DEVELOPMENT_TOKEN_KEY }).tokenSymmetricKey).toBe(
+      DEVELOPMENT_TOKEN_KEY,
+    );
+  });
+});
+
+describe("the server process with a bad configuration", () => {
+  test("exits 1 quickly and names every bad variable on stderr", async () => {
+    const child = Bun.spawn(["bun", "src/main.ts"], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? "", PORT: "abc", LOG_LEVEL: "verbose" },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const stderr = new Response(child.stderr).text();
+    const stdout = new Response(child.stdout).text();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), 10_000);
+    });
+    const outcome = await Promise.race([child.exited, timedOut]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      child.kill("SIGKILL");
+      await child.exited;
+    }
+    expect(outcome).toBe(1);
+    const errors = await stderr;
+    expect(errors).toContain("PORT");
+    expect(errors).toContain("LOG_LEVEL");
+    expect(errors).toContain("Invalid configuration (2 variables)");
+    // Nothing was started: no "serving on" line.
+    expect(await stdout).not.toContain("serving on");
+  }, 20_000);
+});
