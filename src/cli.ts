@@ -2,17 +2,23 @@
  * Operator commands: `bun run cli <command>`.
  *   migrate                   apply pending migrations (also done by the server at start)
  *   prune-idempotency-keys    delete Idempotency-Keys older than 24 h
+ *   grant-role <user> <role>  make a user a banker (or a depositor again): the only way
  */
+
+import { DomainError } from "./domain/errors.ts";
+import { ROLES, type Role } from "./domain/types.ts";
 import { connectDatabase } from "./runtime/database.ts";
 import { loadConfigOrExit, loggerFor } from "./runtime/startup.ts";
 import { systemClock } from "./services/context.ts";
 import { pruneIdempotencyKeys } from "./services/idempotency.ts";
+import { grantRole } from "./services/users.ts";
 
 const USAGE = `usage: bun run cli <command>
   migrate                   apply pending database migrations
-  prune-idempotency-keys    delete Idempotency-Keys older than 24 h`;
+  prune-idempotency-keys    delete Idempotency-Keys older than 24 h
+  grant-role <user> <role>  give a user a role (${ROLES.join(" | ")}); takes effect at once`;
 
-const [command] = process.argv.slice(2);
+const [command, ...args] = process.argv.slice(2);
 const config = loadConfigOrExit(process.env);
 const logger = loggerFor(config);
 
@@ -32,6 +38,29 @@ async function run(): Promise<number> {
         await database.close();
       }
       return 0;
+    }
+    case "grant-role": {
+      const [username, role] = args;
+      if (!username || !role || args.length !== 2) {
+        process.stderr.write(`${USAGE}\n`);
+        return 2;
+      }
+      const database = await connectDatabase(config, logger, { applicationName: "cli" });
+      try {
+        const user = await grantRole(
+          { db: database.handle.db, logger, clock: systemClock },
+          username,
+          role as Role,
+        );
+        process.stdout.write(`${user.username} is now a ${user.role}\n`);
+        return 0;
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        process.stderr.write(`grant-role: ${error.message}\n`);
+        return 1;
+      } finally {
+        await database.close();
+      }
     }
     default:
       process.stderr.write(`${command ? `unknown command: ${command}\n` : ""}${USAGE}\n`);

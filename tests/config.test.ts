@@ -22,6 +22,10 @@ const VARIABLES = [
   "ACCESS_TOKEN_DURATION",
   "REFRESH_TOKEN_DURATION",
   "LOG_LEVEL",
+  "TOKEN_TYPE",
+  "BCRYPT_COST",
+  "TRUST_PROXY",
+  "ALLOWED_ORIGINS",
 ] as const;
 
 const DEFAULTS: Config = {
@@ -33,6 +37,10 @@ const DEFAULTS: Config = {
   tokenSymmetricKey: DEVELOPMENT_TOKEN_KEY,
   accessTokenDuration: 900_000,
   refreshTokenDuration: 86_400_000,
+  tokenType: "paseto",
+  bcryptCost: 10,
+  trustProxyHops: 0,
+  allowedOrigins: ["http://localhost:3000"],
   logLevel: "info",
 };
 
@@ -102,6 +110,10 @@ describe("loadConfig parses good values", () => {
       tokenSymmetricKey: GOOD_KEY,
       accessTokenDuration: 90 * 60 * 1000,
       refreshTokenDuration: 900_000,
+      tokenType: "paseto",
+      bcryptCost: 10,
+      trustProxyHops: 0,
+      allowedOrigins: ["http://localhost:3000"],
       logLevel: "debug",
     });
   });
@@ -113,6 +125,23 @@ describe("loadConfig parses good values", () => {
     expect(loadConfig({ PORT: "0" }).port).toBe(0);
     expect(loadConfig({ PORT: "65535" }).port).toBe(65535);
     expect(loadConfig({ ACCESS_TOKEN_DURATION: "250ms" }).accessTokenDuration).toBe(250);
+  });
+});
+
+describe("loadConfig: the REST API's settings", () => {
+  test("TOKEN_TYPE, BCRYPT_COST, TRUST_PROXY and ALLOWED_ORIGINS parse", () => {
+    const config = loadConfig({
+      TOKEN_TYPE: "jwt",
+      BCRYPT_COST: "12",
+      TRUST_PROXY: "true",
+      ALLOWED_ORIGINS: " https://app.example.com , http://localhost:5173,",
+    });
+    expect(config.tokenType).toBe("jwt");
+    expect(config.bcryptCost).toBe(12);
+    expect(config.trustProxyHops).toBe(1);
+    expect(config.allowedOrigins).toEqual(["https://app.example.com", "http://localhost:5173"]);
+    expect(loadConfig({ TRUST_PROXY: "2" }).trustProxyHops).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: "false" }).trustProxyHops).toBe(0);
   });
 });
 
@@ -134,6 +163,15 @@ describe("loadConfig names each bad variable", () => {
     ["DATABASE_URL", "postgres://"],
     ["TOKEN_SYMMETRIC_KEY", "short"],
     ["TOKEN_SYMMETRIC_KEY", `${GOOD_KEY}x`],
+    ["TOKEN_TYPE", "PASETO"],
+    ["TOKEN_TYPE", "macaroon"],
+    ["BCRYPT_COST", "3"],
+    ["BCRYPT_COST", "32"],
+    ["TRUST_PROXY", "yes"],
+    ["TRUST_PROXY", "-1"],
+    ["ALLOWED_ORIGINS", "localhost:3000"],
+    ["ALLOWED_ORIGINS", "https://app.example.com/path"],
+    ["ALLOWED_ORIGINS", "https://ok.example.com,not an origin"],
   ];
 
   test.each(cases)("%s=%p", (variable, value) => {

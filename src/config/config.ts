@@ -70,8 +70,47 @@ const schema = z.object({
       })
       .optional(),
   ),
+  TOKEN_TYPE: z.preprocess(emptyAsUnset, z.enum(["paseto", "jwt"]).default("paseto")),
   ACCESS_TOKEN_DURATION: duration("15m"),
   REFRESH_TOKEN_DURATION: duration("24h"),
+  BCRYPT_COST: integer(4, 31, 10),
+  TRUST_PROXY: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .default("false")
+      .transform((value, ctx) => {
+        if (value === "false") return 0;
+        if (value === "true") return 1;
+        if (/^[0-9]{1,2}$/.test(value)) return Number(value);
+        ctx.addIssue({
+          code: "custom",
+          message: `must be false, true or the number of proxies in front (got "${value}")`,
+        });
+        return z.NEVER;
+      }),
+  ),
+  ALLOWED_ORIGINS: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .default("http://localhost:3000")
+      .transform((value, ctx) => {
+        const origins = value
+          .split(",")
+          .map((origin) => origin.trim())
+          .filter(Boolean);
+        for (const origin of origins) {
+          if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+            ctx.addIssue({
+              code: "custom",
+              message: `"${origin}" is not an origin such as https://app.example.com`,
+            });
+          }
+        }
+        return origins;
+      }),
+  ),
   LOG_LEVEL: z.preprocess(emptyAsUnset, z.enum(["debug", "info", "warn", "error"]).default("info")),
 });
 
@@ -105,10 +144,18 @@ export interface Config {
   databasePoolMax: number;
   embeddedPostgresDir: string;
   tokenSymmetricKey: string;
+  /** PASETO v4.local (default) or JWT HS256. */
+  tokenType: "paseto" | "jwt";
   /** Milliseconds. */
   accessTokenDuration: number;
   /** Milliseconds. */
   refreshTokenDuration: number;
+  /** bcrypt cost factor of new password hashes. */
+  bcryptCost: number;
+  /** Proxies in front of the server whose X-Forwarded-For entries are trusted (0: none). */
+  trustProxyHops: number;
+  /** Origins allowed by CORS (with credentials). */
+  allowedOrigins: string[];
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -149,8 +196,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databasePoolMax: e.DATABASE_POOL_MAX,
     embeddedPostgresDir: e.EMBEDDED_POSTGRES_DIR,
     tokenSymmetricKey: e.TOKEN_SYMMETRIC_KEY ?? DEVELOPMENT_TOKEN_KEY,
+    tokenType: e.TOKEN_TYPE,
     accessTokenDuration: e.ACCESS_TOKEN_DURATION,
     refreshTokenDuration: e.REFRESH_TOKEN_DURATION,
+    bcryptCost: e.BCRYPT_COST,
+    trustProxyHops: e.TRUST_PROXY,
+    allowedOrigins: e.ALLOWED_ORIGINS,
     logLevel: e.LOG_LEVEL,
   };
 }

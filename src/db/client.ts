@@ -24,7 +24,8 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseHandle {
   const sql = postgres(options.url, {
     max: options.poolMax,
     onnotice: () => {},
-    connection: { application_name: options.applicationName ?? "simplebank" },
+    // UTC keeps Postgres' timestamp text free of local offsets (see db/timestamp.ts).
+    connection: { application_name: options.applicationName ?? "simplebank", TimeZone: "UTC" },
   });
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };

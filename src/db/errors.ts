@@ -45,3 +45,35 @@ export function isRetryableTransactionError(error: unknown): boolean {
   const code = postgresError(error)?.code;
   return code === PG.serializationFailure || code === PG.deadlockDetected;
 }
+
+/** postgres.js and socket error codes that mean "the database cannot be reached right now". */
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+]);
+
+/**
+ * The database is unreachable or refusing work (down, restarting, connection cut, too many
+ * connections): a 503 with Retry-After, not a 500.
+ */
+export function isUnavailableError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === "string") {
+      if (CONNECTION_CODES.has(code)) return true;
+      // 08: connection exception; 57P01-03: shutdown / cannot connect now; 53300: too many connections.
+      if (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[1-3]$/.test(code) || code === "53300") return true;
+    }
+    current = (current as Error & { cause?: unknown }).cause;
+  }
+  return false;
+}

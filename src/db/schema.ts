@@ -9,12 +9,12 @@ import {
   jsonb,
   pgTable,
   primaryKey,
-  timestamp,
   unique,
   uniqueIndex,
   uuid,
   varchar,
 } from "drizzle-orm/pg-core";
+import { timestamptz } from "./timestamp.ts";
 
 /**
  * Storage schema. drizzle-kit generates `drizzle/*.sql` from this file (`bun run db:generate`);
@@ -29,8 +29,7 @@ export const MAX_BALANCE = 9_007_199_254_740_991;
 /** Largest amount of one transfer (contract: 1 .. 1_000_000_000_000). */
 export const MAX_AMOUNT = 1_000_000_000_000;
 
-const createdAt = () =>
-  timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+const createdAt = () => timestamptz("created_at").notNull().default(sql`now()`);
 
 export const users = pgTable(
   "users",
@@ -41,7 +40,7 @@ export const users = pgTable(
     email: varchar("email", { length: 200 }).notNull(),
     role: varchar("role", { length: 20 }).notNull().default("depositor"),
     isEmailVerified: boolean("is_email_verified").notNull().default(false),
-    passwordChangedAt: timestamp("password_changed_at", { withTimezone: true, mode: "date" })
+    passwordChangedAt: timestamptz("password_changed_at")
       .notNull()
       .default(sql`'0001-01-01 00:00:00Z'`),
     createdAt: createdAt(),
@@ -64,7 +63,7 @@ export const sessions = pgTable(
     userAgent: varchar("user_agent").notNull(),
     clientIp: varchar("client_ip").notNull(),
     isBlocked: boolean("is_blocked").notNull().default(false),
-    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    expiresAt: timestamptz("expires_at").notNull(),
     createdAt: createdAt(),
   },
   (t) => [index("sessions_username_idx").on(t.username)],
@@ -81,9 +80,7 @@ export const verifyEmails = pgTable(
     secretCode: varchar("secret_code").notNull(),
     isUsed: boolean("is_used").notNull().default(false),
     createdAt: createdAt(),
-    expiredAt: timestamp("expired_at", { withTimezone: true, mode: "date" })
-      .notNull()
-      .default(sql`now() + interval '15 minutes'`),
+    expiredAt: timestamptz("expired_at").notNull().default(sql`now() + interval '15 minutes'`),
   },
   (t) => [index("verify_emails_username_idx").on(t.username)],
 );

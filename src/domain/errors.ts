@@ -108,7 +108,31 @@ export class BusinessRuleError extends DomainError {
 }
 
 export class UnavailableError extends DomainError {
-  constructor(message = "a dependency is unavailable; retry shortly") {
+  constructor(
+    message = "a dependency is unavailable; retry shortly",
+    /** Extra members of the error body (e.g. readiness checks). */
+    readonly details: Record<string, unknown> = {},
+  ) {
     super("unavailable", "unavailable", message);
+  }
+}
+
+/** 401: no, bad, expired or revoked credentials. Never says which part of a login was wrong. */
+export class UnauthenticatedError extends DomainError {
+  constructor(
+    code: "unauthenticated" | "token_expired" | "invalid_credentials" = "unauthenticated",
+    message = "authentication required",
+  ) {
+    super("unauthenticated", code, message);
+  }
+}
+
+/** 429: too many attempts; `retryAfterSeconds` becomes the Retry-After header. */
+export class RateLimitedError extends DomainError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = "too many requests; retry later",
+  ) {
+    super("rate_limited", "rate_limited", message);
   }
 }

@@ -52,3 +52,37 @@ export interface Page {
   pageId: number;
   pageSize: number;
 }
+
+export interface User {
+  username: string;
+  fullName: string;
+  email: string;
+  role: Role;
+  isEmailVerified: boolean;
+  /** 0001-01-01T00:00:00Z until the first password change. */
+  passwordChangedAt: Date;
+  createdAt: Date;
+}
+
+/** A caller proven by an access token: who, with which role, in which session. */
+export interface AuthenticatedActor extends Actor {
+  sessionId: string;
+}
+
+/** Where a login comes from, recorded on its session. */
+export interface ClientInfo {
+  userAgent: string;
+  clientIp: string;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+}
+
+export interface LoginResult extends TokenPair {
+  sessionId: string;
+  user: User;
+}

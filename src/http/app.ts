@@ -1,52 +1,95 @@
-import { Hono } from "hono";
-import { DomainError } from "../domain/errors.ts";
-import type { Logger } from "../lib/logger.ts";
-import type { Readiness } from "../services/health.ts";
-import { domainErrorResponse, problemResponse } from "./problem.ts";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { secureHeaders } from "hono/secure-headers";
+import { createRouter } from "./create-router.ts";
+import type { HttpDeps } from "./env.ts";
+import { requestContext } from "./middleware/request-context.ts";
+import { BEARER_SCHEME, documentConfig } from "./openapi/document.ts";
+import { errorResponse, payloadTooLarge, problemResponse } from "./problem.ts";
+import { accountsRouter } from "./routes/accounts/accounts.index.ts";
+import { cashRouter } from "./routes/cash/cash.index.ts";
+import { docsRouter } from "./routes/docs/docs.index.ts";
+import { healthRouter } from "./routes/health/health.index.ts";
+import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
+import { transfersRouter } from "./routes/transfers/transfers.index.ts";
+import { usersRouter } from "./routes/users/users.index.ts";
 
-export interface AppDeps {
-  logger: Logger;
-  /** The readiness service, bound to its dependencies at start-up. */
-  readiness: () => Promise<Readiness>;
-}
+/** Bodies over this size get 413 (contract, Conventions). */
+export const MAX_BODY_BYTES = 64 * 1024;
 
-type AppEnv = { Variables: { requestId: string } };
+/**
+ * The REST face of the bank (contract: ../shared/spec/API.md). Middleware, outermost first:
+ * request context (id, logger, one log line), security headers, CORS, body limit, 405s. Then
+ * one router per resource; every failure becomes problem+json in `errorResponse`.
+ */
+export function createApp(deps: HttpDeps) {
+  const app = createRouter();
 
-const SANE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+  app.use(requestContext(deps));
+  app.use(
+    secureHeaders({
+      xFrameOptions: "DENY",
+      xContentTypeOptions: "nosniff",
+      referrerPolicy: "no-referrer",
+      strictTransportSecurity: deps.production ? "max-age=63072000; includeSubDomains" : false,
+      crossOriginResourcePolicy: "same-origin",
+      // JSON needs nothing; /docs sets its own policy.
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    }),
+  );
+  app.use(
+    cors({
+      origin: (origin) => (deps.allowedOrigins.includes(origin) ? origin : null),
+      credentials: true,
+      allowMethods: ["GET", "POST", "PATCH", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+      exposeHeaders: [
+        "X-Request-Id",
+        "Idempotent-Replayed",
+        "Retry-After",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+      ],
+      maxAge: 600,
+    }),
+  );
+  app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => payloadTooLarge(c) }));
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => {
+        c.header("Allow", methods.join(", "));
+        return problemResponse(
+          c,
+          405,
+          "method_not_allowed",
+          `${c.req.method} is not allowed here; use ${methods.join(", ")}`,
+        );
+      },
+    }),
+  );
 
-export function createApp(deps: AppDeps) {
-  const app = new Hono<AppEnv>();
+  const routes = app
+    .route("/", healthRouter)
+    .route("/", usersRouter)
+    .route("/", sessionsRouter)
+    .route("/", accountsRouter)
+    .route("/", cashRouter)
+    .route("/", transfersRouter)
+    .route("/", docsRouter);
 
-  app.use(async (c, next) => {
-    const incoming = c.req.header("X-Request-Id");
-    const requestId = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-    c.set("requestId", requestId);
-    c.header("X-Request-Id", requestId);
-    await next();
-  });
-
-  // Operational endpoints (contract, "Operational endpoints").
-  app.get("/healthz", (c) => c.json({ status: "ok" }, 200));
-  app.get("/readyz", async (c) => {
-    const readiness = await deps.readiness();
-    if (readiness.ready) return c.json({ status: "ok", checks: readiness.checks }, 200);
-    c.header("Retry-After", "5");
-    return problemResponse(c, 503, "unavailable", "not ready to serve traffic", {
-      checks: readiness.checks,
-    });
-  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", BEARER_SCHEME);
+  app.doc31("/openapi.json", documentConfig());
 
   app.notFound((c) =>
     problemResponse(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`),
   );
+  app.onError((error, c) => errorResponse(c, error));
 
-  app.onError((error, c) => {
-    if (error instanceof DomainError) return domainErrorResponse(c, error);
-    deps.logger.error("unhandled error", { error, requestId: c.get("requestId") });
-    return problemResponse(c, 500, "internal", "an unexpected error occurred; it has been logged");
-  });
-
-  return app;
+  return routes;
 }
 
-export type App = ReturnType<typeof createApp>;
+/** The app's type, for typed clients: `hc<AppType>(baseUrl)` from hono/client. */
+export type AppType = ReturnType<typeof createApp>;

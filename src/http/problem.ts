@@ -1,11 +1,22 @@
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { DomainError, ErrorCode, ErrorKind, FieldViolation } from "../domain/errors.ts";
-import { ValidationError } from "../domain/errors.ts";
+import { isUnavailableError } from "../db/errors.ts";
+import {
+  DomainError,
+  type ErrorCode,
+  type ErrorKind,
+  type FieldViolation,
+  RateLimitedError,
+  UnavailableError,
+  ValidationError,
+} from "../domain/errors.ts";
+import type { AppEnv } from "./env.ts";
 
 /**
  * RFC 9457 problem details: the one error envelope of every HTTP response that fails.
  * `type` is `/problems/<code>`; `code` comes from the closed list in src/domain/errors.ts.
+ * This file is the ONE place errors become HTTP.
  */
 export interface Problem {
   type: string;
@@ -29,27 +40,38 @@ export const STATUS_OF_KIND: Record<ErrorKind, ContentfulStatusCode> = {
   unavailable: 503,
 };
 
+/** Seconds a client should wait after a 503. */
+const UNAVAILABLE_RETRY_AFTER = "5";
+
 const TITLES: Partial<Record<ErrorCode, string>> = {
   validation_failed: "Request validation failed",
+  malformed_json: "Malformed JSON",
+  unauthenticated: "Authentication required",
+  token_expired: "Token expired",
+  invalid_credentials: "Invalid credentials",
   not_found: "Not found",
   forbidden: "Forbidden",
   unavailable: "Service unavailable",
   internal: "Internal server error",
   method_not_allowed: "Method not allowed",
+  payload_too_large: "Payload too large",
+  unsupported_media_type: "Unsupported media type",
+  rate_limited: "Too many requests",
 };
 
-function titleOf(code: ErrorCode): string {
+export function titleOf(code: ErrorCode): string {
   return TITLES[code] ?? code.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
 }
 
 export function problemResponse(
-  c: Context,
+  c: Context<AppEnv>,
   status: ContentfulStatusCode,
   code: ErrorCode,
   detail: string,
   extra: Partial<Problem> = {},
 ): Response {
-  const requestId = c.get("requestId" as never) as string | undefined;
+  const requestId = c.get("requestId");
+  c.set("errorCode", code);
   const body: Problem = {
     type: `/problems/${code}`,
     title: titleOf(code),
@@ -62,15 +84,64 @@ export function problemResponse(
   return c.body(JSON.stringify(body), status, { "Content-Type": "application/problem+json" });
 }
 
-/** The one mapping from domain errors to HTTP. */
-export function domainErrorResponse(c: Context, error: DomainError): Response {
+/** The app's error handler: domain errors, Hono's HTTP exceptions, then anything else. */
+export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
+  if (error instanceof DomainError) return domainErrorResponse(c, error);
+  if (error instanceof HTTPException) return httpExceptionResponse(c, error);
+  const logger = c.get("logger");
+  if (isUnavailableError(error)) {
+    logger?.warn("database unavailable", { error });
+    c.header("Retry-After", UNAVAILABLE_RETRY_AFTER);
+    return problemResponse(
+      c,
+      503,
+      "unavailable",
+      "the service is temporarily unavailable; retry shortly",
+    );
+  }
+  logger?.error("unhandled error", { error });
+  return problemResponse(c, 500, "internal", "an unexpected error occurred; it has been logged");
+}
+
+function domainErrorResponse(c: Context<AppEnv>, error: DomainError): Response {
   const status = STATUS_OF_KIND[error.kind];
-  if (status === 503) c.header("Retry-After", "5");
+  if (status === 503) c.header("Retry-After", UNAVAILABLE_RETRY_AFTER);
+  if (error instanceof RateLimitedError) c.header("Retry-After", String(error.retryAfterSeconds));
   return problemResponse(
     c,
     status,
     error.code,
     error.message,
-    error instanceof ValidationError ? { errors: error.violations } : {},
+    error instanceof ValidationError
+      ? { errors: error.violations }
+      : error instanceof UnavailableError
+        ? error.details
+        : {},
   );
 }
+
+function httpExceptionResponse(c: Context<AppEnv>, error: HTTPException): Response {
+  switch (error.status) {
+    case 400:
+      return /json/i.test(error.message)
+        ? problemResponse(c, 400, "malformed_json", "the request body is not valid JSON")
+        : problemResponse(c, 400, "validation_failed", error.message);
+    case 401:
+      return problemResponse(c, 401, "unauthenticated", "authentication required");
+    case 413:
+      return payloadTooLarge(c);
+    case 415:
+      return problemResponse(c, 415, "unsupported_media_type", "send the body as application/json");
+    default:
+      c.get("logger")?.error("unexpected HTTP exception", { error });
+      return problemResponse(
+        c,
+        500,
+        "internal",
+        "an unexpected error occurred; it has been logged",
+      );
+  }
+}
+
+export const payloadTooLarge = (c: Context<AppEnv>) =>
+  problemResponse(c, 413, "payload_too_large", "the request body is larger than 64 KiB");

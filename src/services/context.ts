@@ -1,6 +1,9 @@
+import type { PasswordHasher } from "../auth/password-hasher.ts";
+import type { TokenMaker } from "../auth/token-maker.ts";
 import type { Database, Transaction } from "../db/client.ts";
 import { isRetryableTransactionError } from "../db/errors.ts";
 import type { Logger } from "../lib/logger.ts";
+import type { JobQueue } from "./jobs.ts";
 
 export interface Clock {
   now(): Date;
@@ -13,6 +16,17 @@ export interface ServiceDeps {
   db: Database;
   logger: Logger;
   clock: Clock;
+}
+
+/** What the user and session services need on top: tokens, passwords, jobs. */
+export interface AuthDeps extends ServiceDeps {
+  tokens: TokenMaker;
+  passwords: PasswordHasher;
+  /** Milliseconds. */
+  accessTokenDuration: number;
+  /** Milliseconds: a session's lifetime; rotated refresh tokens never outlive it. */
+  refreshTokenDuration: number;
+  jobs: JobQueue;
 }
 
 /** How often a transaction that hit a serialization failure or deadlock is re-run in full. */

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client.ts";
 import { createApp } from "../../src/http/app.ts";
-import { silentLogger } from "../../src/lib/logger.ts";
 import { checkReadiness } from "../../src/services/health.ts";
+import { testHttpDeps } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import { freePort } from "../support/process.ts";
 
-const appOn = (database: Pick<DatabaseHandle, "sql">) =>
-  createApp({ logger: silentLogger, readiness: () => checkReadiness({ database }) });
+const appOn = async (database: Pick<DatabaseHandle, "sql">) =>
+  createApp(await testHttpDeps({ readiness: () => checkReadiness({ database }) }));
 
 describe("operational endpoints", () => {
   let unreachable: DatabaseHandle;
@@ -25,13 +25,13 @@ describe("operational endpoints", () => {
   });
 
   test("GET /healthz: 200 without touching the database", async () => {
-    const res = await appOn(unreachable).request("/healthz");
+    const res = await (await appOn(unreachable)).request("/healthz");
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok" });
   });
 
   test("GET /readyz: 200 when the database answers and migrations are applied", async () => {
-    const res = await appOn((await testDatabase()).handle).request("/readyz");
+    const res = await (await appOn((await testDatabase()).handle)).request("/readyz");
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       status: "ok",
@@ -40,7 +40,7 @@ describe("operational endpoints", () => {
   });
 
   test("GET /readyz: 503 problem+json with Retry-After when the database is unreachable", async () => {
-    const res = await appOn(unreachable).request("/readyz");
+    const res = await (await appOn(unreachable)).request("/readyz");
     expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect(res.headers.get("retry-after")).toBe("5");
@@ -54,13 +54,13 @@ describe("operational endpoints", () => {
   });
 
   test("GET /readyz: 503 when migrations are not applied", async () => {
-    const res = await appOn(unmigrated).request("/readyz");
+    const res = await (await appOn(unmigrated)).request("/readyz");
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ checks: { database: "ok", migrations: "failing" } });
   });
 
   test("unknown route: 404 problem+json with the request id", async () => {
-    const res = await appOn(unreachable).request("/no/such/route");
+    const res = await (await appOn(unreachable)).request("/no/such/route");
     expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     const body = (await res.json()) as Record<string, unknown>;
@@ -69,7 +69,7 @@ describe("operational endpoints", () => {
   });
 
   test("X-Request-Id: a sane one is echoed, anything else is replaced", async () => {
-    const app = appOn(unreachable);
+    const app = await appOn(unreachable);
     const echoed = await app.request("/healthz", { headers: { "X-Request-Id": "req-123.abc" } });
     expect(echoed.headers.get("x-request-id")).toBe("req-123.abc");
     for (const bad of ["", "has space", "x".repeat(200), "<script>"]) {

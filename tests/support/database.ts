@@ -2,11 +2,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
+import { loadConfig } from "../../src/config/config.ts";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client.ts";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/db/embedded.ts";
 import { runMigrations } from "../../src/db/migrate.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
-import { type ServiceDeps, systemClock } from "../../src/services/context.ts";
+import { buildServiceDeps } from "../../src/runtime/services.ts";
+import type { AuthDeps } from "../../src/services/context.ts";
 
 /**
  * The database of one `bun test` run. With TEST_DATABASE_URL (or DATABASE_URL) set, a
@@ -18,11 +20,19 @@ export interface TestDatabase {
   source: string;
   url: string;
   handle: DatabaseHandle;
-  deps: ServiceDeps;
+  /** Every service dependency, on this database; bcrypt at its cheapest cost for speed. */
+  deps: AuthDeps;
   /** An extra empty database on the same server (dropped at teardown). */
   scratchDatabase(): Promise<string>;
   teardown(): Promise<void>;
 }
+
+/** The configuration tests run with: a random token key per run, the cheapest bcrypt cost. */
+export const TEST_CONFIG = loadConfig({
+  NODE_ENV: "test",
+  BCRYPT_COST: "4",
+  TOKEN_SYMMETRIC_KEY: crypto.randomUUID().replaceAll("-", ""),
+});
 
 let current: Promise<TestDatabase> | undefined;
 
@@ -71,7 +81,7 @@ async function setUp(): Promise<TestDatabase> {
         : "embedded",
     url,
     handle,
-    deps: { db: handle.db, logger: silentLogger, clock: systemClock },
+    deps: buildServiceDeps(TEST_CONFIG, { db: handle.db, logger: silentLogger }),
     scratchDatabase: () => createDatabase("bank_scratch"),
     async teardown() {
       await handle.close();

@@ -1,0 +1,354 @@
+import { z } from "@hono/zod-openapi";
+import { ERROR_CODES } from "../../domain/errors.ts";
+import { expected } from "../../domain/messages.ts";
+import { CURRENCIES, MAX_AMOUNT } from "../../domain/money.ts";
+import { ROLES } from "../../domain/types.ts";
+import {
+  emailRule,
+  fullNameRule,
+  MAX_EMAIL_LENGTH,
+  MAX_FULL_NAME_LENGTH,
+  MAX_PASSWORD_BYTES,
+  MIN_PASSWORD_BYTES,
+  passwordRule,
+  secretCodeRule,
+  usernameRule,
+} from "../../domain/users.ts";
+import { MAX_PAGE_SIZE } from "../../services/pagination.ts";
+
+/**
+ * The API's request and response shapes, documented once here and used both to validate
+ * requests and to generate /openapi.json. Field rules come from the domain, so every
+ * transport applies the same ones.
+ */
+
+const MAX_ID = Number.MAX_SAFE_INTEGER;
+
+// ---- building blocks -------------------------------------------------------------------
+
+const Timestamp = z
+  .string()
+  .openapi({ format: "date-time", description: "RFC 3339, UTC", example: "2026-11-25T09:30:00Z" });
+
+const Id = (description: string) =>
+  z.number().int().min(1).openapi({ description, example: 42, minimum: 1, maximum: MAX_ID });
+
+export const Username = usernameRule.openapi({
+  pattern: "^[a-z0-9_]{3,100}$",
+  example: "alice",
+  description: "3 to 100 lowercase letters, digits or underscores",
+});
+
+const Password = passwordRule.openapi({
+  format: "password",
+  minLength: MIN_PASSWORD_BYTES,
+  maxLength: MAX_PASSWORD_BYTES,
+  description: `${MIN_PASSWORD_BYTES} to ${MAX_PASSWORD_BYTES} bytes (UTF-8); bcrypt's limit`,
+  example: "correct horse battery",
+});
+
+const FullName = fullNameRule.openapi({
+  minLength: 1,
+  maxLength: MAX_FULL_NAME_LENGTH,
+  description: "Letters of any script, spaces, apostrophes, hyphens and periods",
+  example: "Alice Liddell",
+});
+
+const Email = emailRule.openapi({
+  format: "email",
+  maxLength: MAX_EMAIL_LENGTH,
+  description: "Unique, compared case-insensitively",
+  example: "alice@example.com",
+});
+
+const Currency = z
+  .enum(CURRENCIES, { error: `must be one of ${CURRENCIES.join(", ")}` })
+  .openapi({ example: "USD", description: "Supported currencies (exact, upper case)" });
+
+const Amount = z
+  .number({ error: expected("an integer") })
+  .int({ error: `must be an integer between 1 and ${MAX_AMOUNT}` })
+  .min(1, { error: `must be an integer between 1 and ${MAX_AMOUNT}` })
+  .max(MAX_AMOUNT, { error: `must be an integer between 1 and ${MAX_AMOUNT}` })
+  .openapi({
+    description: "Integer minor units (cents)",
+    example: 1000,
+    minimum: 1,
+    maximum: MAX_AMOUNT,
+  });
+
+const BodyId = (description: string) =>
+  z
+    .number({ error: expected("a positive integer") })
+    .int({ error: "must be a positive integer" })
+    .min(1, { error: "must be a positive integer" })
+    .max(MAX_ID, { error: `must be at most ${MAX_ID}` })
+    .openapi({ description, example: 42, minimum: 1, maximum: MAX_ID });
+
+/** An integer in a URL (path or query): digits only, then range-checked. */
+const urlInteger = (options: {
+  min: number;
+  max: number;
+  description: string;
+  fallback?: number;
+}) => {
+  const range = `must be an integer between ${options.min} and ${options.max}`;
+  const digits = z
+    .string({ error: expected("an integer") })
+    .regex(/^[0-9]{1,16}$/, { error: range });
+  const number = z.number().min(options.min, { error: range }).max(options.max, { error: range });
+  const meta = {
+    type: "integer" as const,
+    minimum: options.min,
+    maximum: options.max,
+    description: options.description,
+    ...(options.fallback === undefined ? {} : { default: options.fallback }),
+  };
+  const { fallback } = options;
+  return fallback === undefined
+    ? digits.transform(Number).pipe(number).openapi(meta)
+    : digits
+        .optional()
+        .transform((value) => (value === undefined ? fallback : Number(value)))
+        .pipe(number)
+        .openapi(meta);
+};
+
+const PageId = urlInteger({
+  min: 1,
+  max: Math.floor(MAX_ID / MAX_PAGE_SIZE),
+  description: "Page number, from 1",
+  fallback: 1,
+}).openapi({ param: { name: "page_id", in: "query" } });
+
+const PageSize = urlInteger({
+  min: 1,
+  max: MAX_PAGE_SIZE,
+  description: "Items per page",
+  fallback: 10,
+}).openapi({ param: { name: "page_size", in: "query" } });
+
+// ---- parameters ------------------------------------------------------------------------
+
+export const IdParams = z.object({
+  id: urlInteger({ min: 1, max: MAX_ID, description: "Account id" }).openapi({
+    param: { name: "id", in: "path" },
+    example: "42",
+  }),
+});
+
+export const TransferIdParams = z.object({
+  id: urlInteger({ min: 1, max: MAX_ID, description: "Transfer id" }).openapi({
+    param: { name: "id", in: "path" },
+    example: "7",
+  }),
+});
+
+export const UsernameParams = z.object({
+  username: Username.openapi({ param: { name: "username", in: "path" } }),
+});
+
+export const PageQuery = z.object({ page_id: PageId, page_size: PageSize });
+
+export const ListAccountsQuery = PageQuery.extend({
+  owner: Username.optional().openapi({
+    param: { name: "owner", in: "query" },
+    description: "Whose accounts (bankers only; default: the caller)",
+  }),
+});
+
+export const ListTransfersQuery = PageQuery.extend({
+  account_id: urlInteger({
+    min: 1,
+    max: MAX_ID,
+    description: "Transfers with this account on either side",
+  }).openapi({ param: { name: "account_id", in: "query" }, example: "42" }),
+});
+
+export const VerifyEmailQuery = z.object({
+  email_id: urlInteger({ min: 1, max: MAX_ID, description: "From the verification link" }).openapi({
+    param: { name: "email_id", in: "query" },
+    example: "1",
+  }),
+  secret_code: secretCodeRule.openapi({
+    param: { name: "secret_code", in: "query" },
+    description: "From the verification link",
+    example: "Zq3oK2p9yGQ1w8sV4bXcTg",
+  }),
+});
+
+export const IdempotencyHeaders = z.object({
+  "Idempotency-Key": z
+    .string()
+    .regex(/^[\x20-\x7e]{1,255}$/, { error: "must be 1 to 255 printable ASCII characters" })
+    .optional()
+    .openapi({
+      param: { name: "Idempotency-Key", in: "header" },
+      description:
+        "Retries with the same key and body replay the first result (header `Idempotent-Replayed: true`) instead of moving money twice. Kept at least 24 h.",
+      example: "8e03978e-40d5-43e8-bc93-6894a57f9324",
+    }),
+});
+
+// ---- request bodies --------------------------------------------------------------------
+
+export const CreateUserBody = z
+  .strictObject({ username: Username, password: Password, full_name: FullName, email: Email })
+  .openapi("CreateUserRequest");
+
+export const LoginBody = z
+  .strictObject({ username: Username, password: Password })
+  .openapi("LoginRequest");
+
+export const RenewAccessTokenBody = z
+  .strictObject({
+    refresh_token: z
+      .string({ error: expected("a string") })
+      .min(1, { error: "is required" })
+      .max(4096, { error: "is too long" })
+      .openapi({ description: "The refresh token from login or the last renewal" }),
+  })
+  .openapi("RenewAccessTokenRequest");
+
+export const UpdateUserBody = z
+  .strictObject({
+    full_name: FullName.optional(),
+    email: Email.optional(),
+    password: Password.optional(),
+  })
+  .openapi("UpdateUserRequest", { description: "Only the fields present change; at least one." });
+
+export const CreateAccountBody = z
+  .strictObject({ currency: Currency })
+  .openapi("CreateAccountRequest");
+
+export const CashBody = z
+  .strictObject({ amount: Amount, currency: Currency })
+  .openapi("CashRequest", { description: "Must match the account's currency" });
+
+export const TransferBody = z
+  .strictObject({
+    from_account_id: BodyId("Your account, debited"),
+    to_account_id: BodyId("The account credited"),
+    amount: Amount,
+    currency: Currency,
+  })
+  .openapi("TransferRequest");
+
+// ---- responses ---------------------------------------------------------------------------
+
+export const UserSchema = z
+  .object({
+    username: z.string().openapi({ example: "alice" }),
+    full_name: z.string().openapi({ example: "Alice Liddell" }),
+    email: z.string().openapi({ example: "alice@example.com" }),
+    role: z.enum(ROLES).openapi({ example: "depositor" }),
+    is_email_verified: z.boolean(),
+    password_changed_at: Timestamp.openapi({
+      description: "0001-01-01T00:00:00Z until the first change",
+      example: "0001-01-01T00:00:00Z",
+    }),
+    created_at: Timestamp,
+  })
+  .openapi("User");
+
+const TokenPairShape = {
+  access_token: z.string().openapi({ description: "Send as `Authorization: Bearer <token>`" }),
+  access_token_expires_at: Timestamp,
+  refresh_token: z.string().openapi({
+    description: "Single use: each renewal returns a new one and retires this one",
+  }),
+  refresh_token_expires_at: Timestamp,
+};
+
+export const TokenPairSchema = z.object(TokenPairShape).openapi("TokenPair");
+
+export const LoginResultSchema = z
+  .object({
+    session_id: z.string().uuid(),
+    ...TokenPairShape,
+    user: UserSchema,
+  })
+  .openapi("LoginResult");
+
+export const VerifyEmailResultSchema = z
+  .object({ is_verified: z.literal(true) })
+  .openapi("VerifyEmailResult");
+
+export const AccountSchema = z
+  .object({
+    id: Id("Account id"),
+    owner: z.string().openapi({ example: "alice" }),
+    balance: z.number().int().openapi({ description: "Minor units (cents)", example: 12_500 }),
+    currency: Currency,
+    created_at: Timestamp,
+  })
+  .openapi("Account");
+
+export const AccountViewSchema = AccountSchema.extend({
+  balance: AccountSchema.shape.balance.optional().openapi({
+    description: "Shown only to the account's owner or a banker",
+  }),
+}).openapi("AccountView");
+
+export const EntrySchema = z
+  .object({
+    id: Id("Entry id"),
+    account_id: Id("Account id"),
+    amount: z
+      .number()
+      .int()
+      .openapi({ description: "Negative: money out; positive: money in", example: -1000 }),
+    transfer_id: Id("The transfer this entry belongs to"),
+    created_at: Timestamp,
+  })
+  .openapi("Entry");
+
+export const TransferSchema = z
+  .object({
+    id: Id("Transfer id"),
+    from_account_id: Id("Debited account"),
+    to_account_id: Id("Credited account"),
+    amount: z.number().int().openapi({ example: 1000 }),
+    created_at: Timestamp,
+  })
+  .openapi("Transfer");
+
+export const TransferResultSchema = z
+  .object({
+    transfer: TransferSchema,
+    from_account: AccountViewSchema,
+    to_account: AccountViewSchema,
+    from_entry: EntrySchema,
+    to_entry: EntrySchema,
+  })
+  .openapi("TransferResult");
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: "/problems/validation_failed" }),
+    title: z.string().openapi({ example: "Request validation failed" }),
+    status: z.number().int().openapi({ example: 400 }),
+    detail: z.string().openapi({ example: "2 fields are invalid" }),
+    code: z.enum(ERROR_CODES).openapi({ description: "Stable machine-readable code" }),
+    request_id: z.string().optional().openapi({ description: "Also in the X-Request-Id header" }),
+    errors: z
+      .array(
+        z.object({
+          field: z.string().openapi({ example: "email" }),
+          message: z.string().openapi({ example: "is not a valid email address" }),
+        }),
+      )
+      .optional()
+      .openapi({ description: "Every invalid field (validation_failed only)" }),
+  })
+  .openapi("Problem", { description: "RFC 9457 problem details" });
+
+export const HealthSchema = z.object({ status: z.literal("ok") }).openapi("Health");
+
+export const ReadinessSchema = z
+  .object({
+    status: z.literal("ok"),
+    checks: z.record(z.string(), z.enum(["ok", "failing"])),
+  })
+  .openapi("Readiness");

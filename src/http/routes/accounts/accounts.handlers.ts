@@ -1,0 +1,40 @@
+import {
+  getAccount as get,
+  listAccounts as list,
+  createAccount as open,
+  listEntries as statement,
+} from "../../../services/accounts.ts";
+import type { AppRouteHandler } from "../../create-router.ts";
+import type { AuthEnv } from "../../env.ts";
+import { accountJson, entryJson } from "../../presenters.ts";
+import type * as routes from "./accounts.routes.ts";
+
+export const createAccount: AppRouteHandler<typeof routes.createAccount, AuthEnv> = async (c) => {
+  const { currency } = c.req.valid("json");
+  const account = await open(c.var.deps.services, c.var.actor, { currency });
+  return c.json(accountJson(account), 201);
+};
+
+export const getAccount: AppRouteHandler<typeof routes.getAccount, AuthEnv> = async (c) => {
+  const { id } = c.req.valid("param");
+  return c.json(accountJson(await get(c.var.deps.services, c.var.actor, id)), 200);
+};
+
+export const listAccounts: AppRouteHandler<typeof routes.listAccounts, AuthEnv> = async (c) => {
+  const query = c.req.valid("query");
+  const accounts = await list(c.var.deps.services, c.var.actor, {
+    owner: query.owner,
+    page: { pageId: query.page_id, pageSize: query.page_size },
+  });
+  return c.json(accounts.map(accountJson), 200);
+};
+
+export const listEntries: AppRouteHandler<typeof routes.listEntries, AuthEnv> = async (c) => {
+  const { id } = c.req.valid("param");
+  const query = c.req.valid("query");
+  const entries = await statement(c.var.deps.services, c.var.actor, {
+    accountId: id,
+    page: { pageId: query.page_id, pageSize: query.page_size },
+  });
+  return c.json(entries.map(entryJson), 200);
+};

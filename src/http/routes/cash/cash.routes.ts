@@ -1,0 +1,42 @@
+import { createRoute } from "@hono/zod-openapi";
+import { requireAuth } from "../../middleware/require-auth.ts";
+import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
+import { CashBody, IdParams, TransferResultSchema } from "../../openapi/schemas.ts";
+
+const tags = ["Cash (bankers)"];
+const security = [{ bearerAuth: [] }];
+const middleware = requireAuth;
+
+export const deposit = createRoute({
+  method: "post",
+  path: "/accounts/{id}/deposits",
+  operationId: "deposit",
+  tags,
+  summary: "Cash in: a transfer from the currency's treasury to the account",
+  description:
+    "Bankers only (403 otherwise). The currency must match the account's (422 `currency_mismatch`); a treasury account cannot be the target (422 `invalid_account`).",
+  security,
+  middleware,
+  request: { params: IdParams, ...jsonBody(CashBody) },
+  responses: {
+    201: json(TransferResultSchema, "The posted transfer and its entries"),
+    ...problems(...BODY_PROBLEMS, ...AUTH_PROBLEMS, 403, 404, 422),
+  },
+});
+
+export const withdraw = createRoute({
+  method: "post",
+  path: "/accounts/{id}/withdrawals",
+  operationId: "withdraw",
+  tags,
+  summary: "Cash out: a transfer from the account to the currency's treasury",
+  description:
+    "Bankers only (403 otherwise). Subject to funds (422 `insufficient_funds`); same currency and account rules as deposits.",
+  security,
+  middleware,
+  request: { params: IdParams, ...jsonBody(CashBody) },
+  responses: {
+    201: json(TransferResultSchema, "The posted transfer and its entries"),
+    ...problems(...BODY_PROBLEMS, ...AUTH_PROBLEMS, 403, 404, 422),
+  },
+});

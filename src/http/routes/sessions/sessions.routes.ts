@@ -1,0 +1,56 @@
+import { createRoute } from "@hono/zod-openapi";
+import { requireAuth } from "../../middleware/require-auth.ts";
+import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
+import {
+  LoginBody,
+  LoginResultSchema,
+  RenewAccessTokenBody,
+  TokenPairSchema,
+} from "../../openapi/schemas.ts";
+
+const tags = ["Sessions"];
+
+export const login = createRoute({
+  method: "post",
+  path: "/users/login",
+  operationId: "login",
+  tags,
+  summary: "Log in: open a session",
+  description:
+    "Unknown users and wrong passwords get the same 401 `invalid_credentials`. The session records the user agent and client IP.",
+  request: jsonBody(LoginBody),
+  responses: {
+    200: json(LoginResultSchema, "The session's tokens and the user"),
+    ...problems(...BODY_PROBLEMS, 401, 429),
+  },
+});
+
+export const renewAccessToken = createRoute({
+  method: "post",
+  path: "/tokens/renew_access",
+  operationId: "renewAccessToken",
+  tags,
+  summary: "Trade a refresh token for new tokens (rotation)",
+  description:
+    "Returns a new access token AND a new refresh token; the presented refresh token stops working. Presenting an already-rotated refresh token blocks the whole session (theft detection).",
+  request: jsonBody(RenewAccessTokenBody),
+  responses: {
+    200: json(TokenPairSchema, "New tokens"),
+    ...problems(...BODY_PROBLEMS, 401),
+  },
+});
+
+export const logout = createRoute({
+  method: "post",
+  path: "/users/logout",
+  operationId: "logout",
+  tags,
+  summary: "Log out: revoke the current session",
+  description: "Its refresh token stops working and its access tokens are rejected.",
+  security: [{ bearerAuth: [] }],
+  middleware: requireAuth,
+  responses: {
+    204: { description: "The session is revoked" },
+    ...problems(...AUTH_PROBLEMS),
+  },
+});

@@ -1,0 +1,37 @@
+import {
+  getTransfer as get,
+  listTransfers as list,
+  transfer,
+} from "../../../services/transfers.ts";
+import type { AppRouteHandler } from "../../create-router.ts";
+import type { AuthEnv } from "../../env.ts";
+import { transferJson, transferResultJson } from "../../presenters.ts";
+import type * as routes from "./transfers.routes.ts";
+
+export const createTransfer: AppRouteHandler<typeof routes.createTransfer, AuthEnv> = async (c) => {
+  const body = c.req.valid("json");
+  const headers = c.req.valid("header");
+  const { result, replayed } = await transfer(c.var.deps.services, c.var.actor, {
+    fromAccountId: body.from_account_id,
+    toAccountId: body.to_account_id,
+    amount: body.amount,
+    currency: body.currency,
+    idempotencyKey: headers["Idempotency-Key"],
+  });
+  if (replayed) c.header("Idempotent-Replayed", "true");
+  return c.json(transferResultJson(result), 201);
+};
+
+export const getTransfer: AppRouteHandler<typeof routes.getTransfer, AuthEnv> = async (c) => {
+  const { id } = c.req.valid("param");
+  return c.json(transferJson(await get(c.var.deps.services, c.var.actor, id)), 200);
+};
+
+export const listTransfers: AppRouteHandler<typeof routes.listTransfers, AuthEnv> = async (c) => {
+  const query = c.req.valid("query");
+  const transfers = await list(c.var.deps.services, c.var.actor, {
+    accountId: query.account_id,
+    page: { pageId: query.page_id, pageSize: query.page_size },
+  });
+  return c.json(transfers.map(transferJson), 200);
+};

@@ -1,0 +1,80 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAuth } from "../../middleware/require-auth.ts";
+import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
+import {
+  IdempotencyHeaders,
+  ListTransfersQuery,
+  TransferBody,
+  TransferIdParams,
+  TransferResultSchema,
+  TransferSchema,
+} from "../../openapi/schemas.ts";
+
+const tags = ["Transfers"];
+const security = [{ bearerAuth: [] }];
+const middleware = requireAuth;
+
+export const createTransfer = createRoute({
+  method: "post",
+  path: "/transfers",
+  operationId: "createTransfer",
+  tags,
+  summary: "Move money from one of your accounts to another account",
+  description: [
+    "One database transaction: the transfer, a debit and a credit entry, both balances.",
+    "",
+    "Checks, in this order: validation 400 → from account missing 404 → from currency ≠ request currency 422 `currency_mismatch` → from account is a treasury 422 `invalid_account` → from account not yours 403 → to account missing 404 → to currency mismatch 422 → to account is a treasury 422 `invalid_account` → from = to 422 `same_account` → balance too low 422 `insufficient_funds`.",
+    "",
+    "`to_account.balance` is shown only to its owner or a banker.",
+    "",
+    "With `Idempotency-Key`: the same key and body replay the first result (201 with `Idempotent-Replayed: true`); the same key with another body is 422 `idempotency_key_reused`; while the first is still running, 409 `idempotency_in_progress`.",
+  ].join("\n"),
+  security,
+  middleware,
+  request: { headers: IdempotencyHeaders, ...jsonBody(TransferBody) },
+  responses: {
+    201: {
+      ...json(TransferResultSchema, "The transfer, both accounts after it, and both entries"),
+      headers: {
+        "Idempotent-Replayed": {
+          description:
+            "`true` when this is the stored result of an earlier request with the same Idempotency-Key",
+          schema: { type: "string" as const, enum: ["true"] },
+        },
+      },
+    },
+    ...problems(...BODY_PROBLEMS, ...AUTH_PROBLEMS, 403, 404, 409, 422, 429),
+  },
+});
+
+export const getTransfer = createRoute({
+  method: "get",
+  path: "/transfers/{id}",
+  operationId: "getTransfer",
+  tags,
+  summary: "One transfer",
+  description: "Visible to the owner of either side, or a banker.",
+  security,
+  middleware,
+  request: { params: TransferIdParams },
+  responses: {
+    200: json(TransferSchema, "The transfer"),
+    ...problems(400, ...AUTH_PROBLEMS, 403, 404),
+  },
+});
+
+export const listTransfers = createRoute({
+  method: "get",
+  path: "/transfers",
+  operationId: "listTransfers",
+  tags,
+  summary: "Transfers with an account on either side, by id",
+  description: "The account must be one you can see.",
+  security,
+  middleware,
+  request: { query: ListTransfersQuery },
+  responses: {
+    200: json(z.array(TransferSchema), "A page of transfers ([] when none)"),
+    ...problems(400, ...AUTH_PROBLEMS, 403, 404),
+  },
+});

@@ -1,0 +1,43 @@
+import {
+  createUser as create,
+  getUser,
+  updateUser as update,
+  verifyEmail as verify,
+} from "../../../services/users.ts";
+import type { AppRouteHandler } from "../../create-router.ts";
+import type { AuthEnv } from "../../env.ts";
+import { userJson } from "../../presenters.ts";
+import type * as routes from "./users.routes.ts";
+
+export const createUser: AppRouteHandler<typeof routes.createUser> = async (c) => {
+  const body = c.req.valid("json");
+  const user = await create(c.var.deps.services, {
+    username: body.username,
+    password: body.password,
+    fullName: body.full_name,
+    email: body.email,
+  });
+  return c.json(userJson(user), 201);
+};
+
+export const getMe: AppRouteHandler<typeof routes.getMe, AuthEnv> = async (c) => {
+  const user = await getUser(c.var.deps.services, c.var.actor.username);
+  return c.json(userJson(user), 200);
+};
+
+export const updateUser: AppRouteHandler<typeof routes.updateUser, AuthEnv> = async (c) => {
+  const { username } = c.req.valid("param");
+  const body = c.req.valid("json");
+  const user = await update(c.var.deps.services, c.var.actor, username, {
+    fullName: body.full_name,
+    email: body.email,
+    password: body.password,
+  });
+  return c.json(userJson(user), 200);
+};
+
+export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c) => {
+  const query = c.req.valid("query");
+  await verify(c.var.deps.services, { emailId: query.email_id, secretCode: query.secret_code });
+  return c.json({ is_verified: true as const }, 200);
+};

@@ -1,0 +1,75 @@
+import { createRoute } from "@hono/zod-openapi";
+import { requireAuth } from "../../middleware/require-auth.ts";
+import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
+import {
+  CreateUserBody,
+  UpdateUserBody,
+  UsernameParams,
+  UserSchema,
+  VerifyEmailQuery,
+  VerifyEmailResultSchema,
+} from "../../openapi/schemas.ts";
+
+const tags = ["Users"];
+const security = [{ bearerAuth: [] }];
+
+export const createUser = createRoute({
+  method: "post",
+  path: "/users",
+  operationId: "createUser",
+  tags,
+  summary: "Register a user",
+  description:
+    "Creates a depositor and, in the same transaction, enqueues the email that verifies their address.",
+  request: jsonBody(CreateUserBody),
+  responses: {
+    201: json(UserSchema, "The new user"),
+    ...problems(...BODY_PROBLEMS, 409, 429),
+  },
+});
+
+export const getMe = createRoute({
+  method: "get",
+  path: "/users/me",
+  operationId: "getCurrentUser",
+  tags,
+  summary: "The caller's own user",
+  security,
+  middleware: requireAuth,
+  responses: {
+    200: json(UserSchema, "The caller"),
+    ...problems(...AUTH_PROBLEMS),
+  },
+});
+
+export const updateUser = createRoute({
+  method: "patch",
+  path: "/users/{username}",
+  operationId: "updateUser",
+  tags,
+  summary: "Change a user's name, email or password",
+  description:
+    "Only the fields present change. A depositor may update only themself; a banker anyone. A new password revokes the user's other sessions; a new email resets `is_email_verified` and sends a new verification email.",
+  security,
+  middleware: requireAuth,
+  request: { params: UsernameParams, ...jsonBody(UpdateUserBody) },
+  responses: {
+    200: json(UserSchema, "The updated user"),
+    ...problems(...BODY_PROBLEMS, ...AUTH_PROBLEMS, 403, 404, 409),
+  },
+});
+
+export const verifyEmail = createRoute({
+  method: "get",
+  path: "/verify_email",
+  operationId: "verifyEmail",
+  tags,
+  summary: "Follow the link of a verification email",
+  description:
+    "A wrong code, unknown id, used or expired (15 min) link answers 422 `verification_failed`.",
+  request: { query: VerifyEmailQuery },
+  responses: {
+    200: json(VerifyEmailResultSchema, "The address is verified"),
+    ...problems(400, 422),
+  },
+});

@@ -1,0 +1,14 @@
+import type { Transaction } from "../db/client.ts";
+
+/**
+ * The background jobs services enqueue. Enqueueing takes the caller's transaction, so a job
+ * exists exactly when the change that asked for it commits (contract, POST /users).
+ */
+export interface JobQueue {
+  enqueueVerifyEmail(tx: Transaction, job: { username: string }): Promise<void>;
+}
+
+/** Enqueues nothing: for tools and tests that do not send email. */
+export const noJobs: JobQueue = {
+  async enqueueVerifyEmail() {},
+};

@@ -1,0 +1,233 @@
+import { createHash, randomUUID } from "node:crypto";
+import { eq } from "drizzle-orm";
+import type { PasswordHasher } from "../auth/password-hasher.ts";
+import { TokenError, type TokenPayload } from "../auth/token-maker.ts";
+import { sessions, users } from "../db/schema.ts";
+import { UnauthenticatedError } from "../domain/errors.ts";
+import type {
+  AuthenticatedActor,
+  ClientInfo,
+  LoginResult,
+  Role,
+  TokenPair,
+} from "../domain/types.ts";
+import { passwordRule, SYSTEM_USERNAME, usernameRule } from "../domain/users.ts";
+import { type AuthDeps, inTransaction } from "./context.ts";
+import { toUser } from "./users.ts";
+import { assertValid } from "./validation.ts";
+
+/**
+ * Logins, sessions and the tokens that prove them (contract, "Users and sessions"):
+ * - a login opens a session whose refresh token is stored only as a SHA-256 hash;
+ * - each renewal rotates the refresh token; presenting an already-rotated one blocks the whole
+ *   session (theft detection);
+ * - an access token is honoured only while its session is open (logout, password change and
+ *   refresh-token reuse block it).
+ */
+
+const INVALID_CREDENTIALS = () =>
+  new UnauthenticatedError("invalid_credentials", "invalid username or password");
+
+/** A hash to compare against when the user does not exist, so both failures take as long. */
+const dummyHashes = new WeakMap<PasswordHasher, Promise<string>>();
+function dummyHash(passwords: PasswordHasher): Promise<string> {
+  let hash = dummyHashes.get(passwords);
+  if (!hash) {
+    hash = passwords.hash(randomUUID());
+    dummyHashes.set(passwords, hash);
+  }
+  return hash;
+}
+
+/** Hashes a refresh token for storage (tokens are long and random: no salt needed). */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+export async function login(
+  deps: AuthDeps,
+  input: { username: string; password: string },
+  client: ClientInfo,
+): Promise<LoginResult> {
+  assertValid([
+    ["username", usernameRule, input.username],
+    ["password", passwordRule, input.password],
+  ]);
+  const [row] = await deps.db.select().from(users).where(eq(users.username, input.username));
+  if (!row || row.username === SYSTEM_USERNAME) {
+    await deps.passwords.verify(input.password, await dummyHash(deps.passwords));
+    throw INVALID_CREDENTIALS();
+  }
+  if (!(await deps.passwords.verify(input.password, row.hashedPassword))) {
+    throw INVALID_CREDENTIALS();
+  }
+  const user = toUser(row);
+  const sessionId = randomUUID();
+  const pair = await issueTokens(deps, {
+    username: user.username,
+    role: user.role,
+    sessionId,
+    refreshTokenDuration: deps.refreshTokenDuration,
+  });
+  await deps.db.insert(sessions).values({
+    id: sessionId,
+    username: user.username,
+    refreshTokenHash: hashToken(pair.refreshToken),
+    userAgent: client.userAgent,
+    clientIp: client.clientIp,
+    expiresAt: pair.refreshTokenExpiresAt,
+  });
+  return { sessionId, ...pair, user };
+}
+
+type RenewOutcome = { ok: true; pair: TokenPair } | { ok: false; reason: string };
+
+/**
+ * Trades a refresh token for a new access token AND a new refresh token; the old refresh token
+ * stops working. A rotated token presented again blocks the session, and the block is
+ * committed even though the call answers 401.
+ */
+export async function renewAccessToken(
+  deps: AuthDeps,
+  input: { refreshToken: string },
+): Promise<TokenPair> {
+  const payload = await verifiedPayload(deps, input.refreshToken, "refresh");
+  const presentedHash = hashToken(input.refreshToken);
+  const outcome = await inTransaction(deps, async (tx): Promise<RenewOutcome> => {
+    const [session] = await tx
+      .select({
+        username: sessions.username,
+        refreshTokenHash: sessions.refreshTokenHash,
+        isBlocked: sessions.isBlocked,
+        expiresAt: sessions.expiresAt,
+        role: users.role,
+      })
+      .from(sessions)
+      .innerJoin(users, eq(users.username, sessions.username))
+      .where(eq(sessions.id, payload.sessionId))
+      .for("update", { of: sessions });
+    if (!session) return { ok: false, reason: "unknown session" };
+    if (session.isBlocked) return { ok: false, reason: "blocked session" };
+    if (session.username !== payload.username)
+      return { ok: false, reason: "incorrect session user" };
+    const remaining = session.expiresAt.getTime() - deps.clock.now().getTime();
+    if (remaining <= 0) return { ok: false, reason: "expired session" };
+    if (session.refreshTokenHash !== presentedHash) {
+      await tx.update(sessions).set({ isBlocked: true }).where(eq(sessions.id, payload.sessionId));
+      return { ok: false, reason: "refresh token reused: session blocked" };
+    }
+    const pair = await issueTokens(deps, {
+      username: session.username,
+      role: session.role as Role,
+      sessionId: payload.sessionId,
+      refreshTokenDuration: remaining,
+    });
+    await tx
+      .update(sessions)
+      .set({ refreshTokenHash: hashToken(pair.refreshToken) })
+      .where(eq(sessions.id, payload.sessionId));
+    return { ok: true, pair };
+  });
+  if (!outcome.ok) {
+    deps.logger.info("refresh token refused", {
+      reason: outcome.reason,
+      sessionId: payload.sessionId,
+    });
+    throw new UnauthenticatedError(
+      "unauthenticated",
+      "this session is no longer valid; log in again",
+    );
+  }
+  return outcome.pair;
+}
+
+/** Ends the caller's session: its refresh token and access tokens stop working. */
+export async function logout(deps: AuthDeps, actor: AuthenticatedActor): Promise<void> {
+  await deps.db.update(sessions).set({ isBlocked: true }).where(eq(sessions.id, actor.sessionId));
+}
+
+/**
+ * Proves the caller from an `Authorization` value ("Bearer <access token>", scheme word in any
+ * case): a genuine, current access token whose session is still open. The role is read from
+ * the user row, so a role change applies at once.
+ */
+export async function authenticate(
+  deps: AuthDeps,
+  authorization: string | undefined,
+): Promise<AuthenticatedActor> {
+  const token = bearerToken(authorization);
+  const payload = await verifiedPayload(deps, token, "access");
+  const [session] = await deps.db
+    .select({ username: sessions.username, isBlocked: sessions.isBlocked, role: users.role })
+    .from(sessions)
+    .innerJoin(users, eq(users.username, sessions.username))
+    .where(eq(sessions.id, payload.sessionId));
+  if (!session || session.isBlocked || session.username !== payload.username) {
+    throw new UnauthenticatedError("unauthenticated", "this session has been revoked");
+  }
+  return { username: session.username, role: session.role as Role, sessionId: payload.sessionId };
+}
+
+function bearerToken(authorization: string | undefined): string {
+  if (!authorization?.trim()) {
+    throw new UnauthenticatedError("unauthenticated", "authorization header is not provided");
+  }
+  const fields = authorization.trim().split(/\s+/);
+  if (fields.length !== 2) {
+    throw new UnauthenticatedError(
+      "unauthenticated",
+      'invalid authorization header format: expected "Bearer <token>"',
+    );
+  }
+  const [scheme, token] = fields as [string, string];
+  if (scheme.toLowerCase() !== "bearer") {
+    throw new UnauthenticatedError(
+      "unauthenticated",
+      `unsupported authorization type ${scheme.toLowerCase()}`,
+    );
+  }
+  return token;
+}
+
+async function verifiedPayload(
+  deps: AuthDeps,
+  token: string,
+  expected: TokenPayload["tokenType"],
+): Promise<TokenPayload> {
+  let payload: TokenPayload;
+  try {
+    payload = await deps.tokens.verify(token);
+  } catch (error) {
+    if (error instanceof TokenError && error.reason === "expired") {
+      throw new UnauthenticatedError("token_expired", "token has expired");
+    }
+    throw new UnauthenticatedError("unauthenticated", "token is invalid");
+  }
+  if (payload.tokenType !== expected) {
+    throw new UnauthenticatedError("unauthenticated", `this is not an ${expected} token`);
+  }
+  return payload;
+}
+
+async function issueTokens(
+  deps: AuthDeps,
+  input: { username: string; role: Role; sessionId: string; refreshTokenDuration: number },
+): Promise<TokenPair> {
+  const subject = { username: input.username, role: input.role, sessionId: input.sessionId };
+  const access = await deps.tokens.create({
+    ...subject,
+    tokenType: "access",
+    durationMs: deps.accessTokenDuration,
+  });
+  const refresh = await deps.tokens.create({
+    ...subject,
+    tokenType: "refresh",
+    durationMs: input.refreshTokenDuration,
+  });
+  return {
+    accessToken: access.token,
+    accessTokenExpiresAt: access.payload.expiredAt,
+    refreshToken: refresh.token,
+    refreshTokenExpiresAt: refresh.payload.expiredAt,
+  };
+}

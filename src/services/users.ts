@@ -1,0 +1,246 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { and, eq, ne, sql } from "drizzle-orm";
+import type { z } from "zod";
+import type { Transaction } from "../db/client.ts";
+import { isConstraintViolation } from "../db/errors.ts";
+import { sessions, users, verifyEmails } from "../db/schema.ts";
+import {
+  BusinessRuleError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+} from "../domain/errors.ts";
+import { checkId } from "../domain/money.ts";
+import { type AuthenticatedActor, ROLES, type Role, type User } from "../domain/types.ts";
+import {
+  emailRule,
+  fullNameRule,
+  passwordRule,
+  SYSTEM_USERNAME,
+  secretCodeRule,
+  usernameRule,
+} from "../domain/users.ts";
+import { type AuthDeps, inTransaction, type ServiceDeps } from "./context.ts";
+import { isBanker } from "./policy.ts";
+import { assertValid } from "./validation.ts";
+
+export function toUser(row: typeof users.$inferSelect): User {
+  return {
+    username: row.username,
+    fullName: row.fullName,
+    email: row.email,
+    role: row.role as Role,
+    isEmailVerified: row.isEmailVerified,
+    passwordChangedAt: row.passwordChangedAt,
+    createdAt: row.createdAt,
+  };
+}
+
+export interface CreateUserInput {
+  username: string;
+  password: string;
+  fullName: string;
+  email: string;
+}
+
+/**
+ * Registers a depositor and, in the SAME transaction, enqueues the verification email: no
+ * user without its job, no job without its user. 409 `username_taken` / `email_taken`
+ * (emails are unique case-insensitively; the system user's name is taken).
+ */
+export async function createUser(deps: AuthDeps, input: CreateUserInput): Promise<User> {
+  assertValid([
+    ["username", usernameRule, input.username],
+    ["password", passwordRule, input.password],
+    ["full_name", fullNameRule, input.fullName],
+    ["email", emailRule, input.email],
+  ]);
+  const hashedPassword = await deps.passwords.hash(input.password);
+  try {
+    return await inTransaction(deps, async (tx) => {
+      const [row] = await tx
+        .insert(users)
+        .values({
+          username: input.username,
+          hashedPassword,
+          fullName: input.fullName,
+          email: input.email,
+        })
+        .returning();
+      if (!row) throw new Error("insert into users returned no row");
+      await deps.jobs.enqueueVerifyEmail(tx, { username: row.username });
+      return toUser(row);
+    });
+  } catch (error) {
+    throw uniqueUserConflict(error) ?? error;
+  }
+}
+
+/** The caller's own profile. */
+export async function getUser(deps: ServiceDeps, username: string): Promise<User> {
+  const [row] = await deps.db.select().from(users).where(eq(users.username, username));
+  if (!row) throw new NotFoundError("user");
+  return toUser(row);
+}
+
+export interface UpdateUserInput {
+  fullName?: string;
+  email?: string;
+  password?: string;
+}
+
+/**
+ * Changes only the fields given. A depositor may update only themself, a banker anyone but
+ * the system user. A new password sets `password_changed_at` and revokes the user's other
+ * sessions (all of them when a banker changes someone else's); a new email address resets
+ * `is_email_verified` and enqueues a verification email, in the same transaction.
+ */
+export async function updateUser(
+  deps: AuthDeps,
+  actor: AuthenticatedActor,
+  username: string,
+  input: UpdateUserInput,
+): Promise<User> {
+  const fields: [string, z.ZodType, unknown][] = [];
+  if (input.fullName !== undefined) fields.push(["full_name", fullNameRule, input.fullName]);
+  if (input.email !== undefined) fields.push(["email", emailRule, input.email]);
+  if (input.password !== undefined) fields.push(["password", passwordRule, input.password]);
+  assertValid([["username", usernameRule, username], ...fields]);
+  if (fields.length === 0) {
+    throw new ValidationError([
+      { field: "(body)", message: "give at least one of full_name, email, password" },
+    ]);
+  }
+  if (actor.username !== username && !isBanker(actor)) {
+    throw new ForbiddenError("you may only update your own user");
+  }
+  if (username === SYSTEM_USERNAME) throw new ForbiddenError("the system user cannot be changed");
+
+  const hashedPassword =
+    input.password === undefined ? undefined : await deps.passwords.hash(input.password);
+  try {
+    return await inTransaction(deps, async (tx) => {
+      const [current] = await tx
+        .select()
+        .from(users)
+        .where(eq(users.username, username))
+        .for("update");
+      if (!current) throw new NotFoundError("user");
+      const emailChanged =
+        input.email !== undefined && input.email.toLowerCase() !== current.email.toLowerCase();
+      const [row] = await tx
+        .update(users)
+        .set({
+          ...(input.fullName !== undefined ? { fullName: input.fullName } : {}),
+          ...(input.email !== undefined ? { email: input.email } : {}),
+          ...(emailChanged ? { isEmailVerified: false } : {}),
+          ...(hashedPassword !== undefined
+            ? { hashedPassword, passwordChangedAt: deps.clock.now() }
+            : {}),
+        })
+        .where(eq(users.username, username))
+        .returning();
+      if (!row) throw new Error("update of users returned no row");
+      if (hashedPassword !== undefined) {
+        await revokeSessions(tx, username, actor.username === username ? actor.sessionId : null);
+      }
+      if (emailChanged) await deps.jobs.enqueueVerifyEmail(tx, { username });
+      return toUser(row);
+    });
+  } catch (error) {
+    throw uniqueUserConflict(error) ?? error;
+  }
+}
+
+/** Blocks every session of `username` except `keep` (the caller's own, if any). */
+async function revokeSessions(tx: Transaction, username: string, keep: string | null) {
+  await tx
+    .update(sessions)
+    .set({ isBlocked: true })
+    .where(
+      keep === null
+        ? eq(sessions.username, username)
+        : and(eq(sessions.username, username), ne(sessions.id, keep)),
+    );
+}
+
+/**
+ * Follows a verification link: marks it used and the user's address verified. A wrong code,
+ * unknown id, used or expired link, or a link for an address the user no longer has, all
+ * answer 422 `verification_failed`. The code is compared in constant time.
+ */
+export async function verifyEmail(
+  deps: ServiceDeps,
+  input: { emailId: number; secretCode: string },
+): Promise<{ isVerified: true }> {
+  const violations = checkId("email_id", input.emailId);
+  if (violations.length > 0) throw new ValidationError(violations);
+  assertValid([["secret_code", secretCodeRule, input.secretCode]]);
+  const failed = () =>
+    new BusinessRuleError(
+      "verification_failed",
+      "this verification link is invalid, already used or expired",
+    );
+  return inTransaction(deps, async (tx) => {
+    const [link] = await tx
+      .select({
+        id: verifyEmails.id,
+        username: verifyEmails.username,
+        email: verifyEmails.email,
+        secretCode: verifyEmails.secretCode,
+        isUsed: verifyEmails.isUsed,
+        current: sql<boolean>`${verifyEmails.expiredAt} > now()`,
+      })
+      .from(verifyEmails)
+      .where(eq(verifyEmails.id, input.emailId))
+      .for("update");
+    if (!link || !sameSecret(link.secretCode, input.secretCode)) throw failed();
+    if (link.isUsed || !link.current) throw failed();
+    const [user] = await tx
+      .select({ email: users.email })
+      .from(users)
+      .where(eq(users.username, link.username))
+      .for("update");
+    if (!user || user.email.toLowerCase() !== link.email.toLowerCase()) throw failed();
+    await tx.update(verifyEmails).set({ isUsed: true }).where(eq(verifyEmails.id, link.id));
+    await tx.update(users).set({ isEmailVerified: true }).where(eq(users.username, link.username));
+    return { isVerified: true as const };
+  });
+}
+
+/** Constant-time equality of two secrets of any length (compares their SHA-256 digests). */
+export function sameSecret(a: string, b: string): boolean {
+  const digest = (value: string) => createHash("sha256").update(value).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+function uniqueUserConflict(error: unknown): ConflictError | undefined {
+  if (isConstraintViolation(error, "users_pkey")) {
+    return new ConflictError("username_taken", "this username is already taken");
+  }
+  if (isConstraintViolation(error, "users_email_key")) {
+    return new ConflictError("email_taken", "this email address is already registered");
+  }
+  return undefined;
+}
+
+/**
+ * Operator only (the CLI's `grant-role`; never the public API): gives a user a role. The
+ * system user keeps none. Access checks read the role from the database, so it applies to
+ * the user's open sessions at once.
+ */
+export async function grantRole(deps: ServiceDeps, username: string, role: Role): Promise<User> {
+  assertValid([["username", usernameRule, username]]);
+  if (!(ROLES as readonly string[]).includes(role)) {
+    throw new ValidationError([{ field: "role", message: `must be one of ${ROLES.join(", ")}` }]);
+  }
+  if (username === SYSTEM_USERNAME) throw new ForbiddenError("the system user cannot be changed");
+  const [row] = await deps.db
+    .update(users)
+    .set({ role })
+    .where(eq(users.username, username))
+    .returning();
+  if (!row) throw new NotFoundError("user");
+  return toUser(row);
+}

@@ -1,0 +1,161 @@
+import type { Role } from "../../src/domain/types.ts";
+import { type AppType, createApp } from "../../src/http/app.ts";
+import type { HttpDeps } from "../../src/http/env.ts";
+import { silentLogger } from "../../src/lib/logger.ts";
+import { checkReadiness } from "../../src/services/health.ts";
+import { grantRole } from "../../src/services/users.ts";
+import { testDatabase } from "./database.ts";
+import { uniqueName } from "./fixtures.ts";
+
+/**
+ * The REST app on the test database, driven through `app.request()` (no socket): real
+ * routing, middleware, services and Postgres. Tokens are real, minted by logging in.
+ */
+export async function testHttpDeps(overrides: Partial<HttpDeps> = {}): Promise<HttpDeps> {
+  const database = await testDatabase();
+  return {
+    services: database.deps,
+    logger: silentLogger,
+    readiness: () => checkReadiness({ database: database.handle }),
+    production: false,
+    allowedOrigins: ["http://localhost:3000"],
+    trustProxyHops: 0,
+    ...overrides,
+  };
+}
+
+let shared: Promise<AppType> | undefined;
+
+/** One app for the whole run (tests that need other settings build their own). */
+export function testApp(): Promise<AppType> {
+  shared ??= testHttpDeps().then(createApp);
+  return shared;
+}
+
+export interface Reply<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+/** One request; the body is sent as JSON, the reply parsed as JSON when it is JSON. */
+export async function call<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<Reply<T>> {
+  const app = await testApp();
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.body !== undefined) headers["Content-Type"] ??= "application/json";
+  if (options.token) headers.Authorization ??= `Bearer ${options.token}`;
+  const res = await app.request(path, {
+    method,
+    headers,
+    body:
+      options.body === undefined
+        ? undefined
+        : typeof options.body === "string"
+          ? options.body
+          : JSON.stringify(options.body),
+  });
+  const text = await res.text();
+  const type = res.headers.get("Content-Type") ?? "";
+  const body = (/json/.test(type) && text ? JSON.parse(text) : text) as T;
+  return { status: res.status, headers: res.headers, body };
+}
+
+export interface TestUser {
+  username: string;
+  password: string;
+  email: string;
+  fullName: string;
+  role: Role;
+  accessToken: string;
+  refreshToken: string;
+  sessionId: string;
+}
+
+/** Registers a user over HTTP (optionally made a banker, as the CLI does) and logs in. */
+export async function signUp(options: { role?: Role } = {}): Promise<TestUser> {
+  const username = uniqueName("u");
+  const password = `pw-${crypto.randomUUID()}`;
+  const email = `${username}@example.com`;
+  const fullName = "Test User";
+  const created = await call("POST", "/users", {
+    body: { username, password, full_name: fullName, email },
+  });
+  if (created.status !== 201) throw new Error(`sign-up failed: ${JSON.stringify(created.body)}`);
+  const role = options.role ?? "depositor";
+  if (role !== "depositor") await grantRole((await testDatabase()).deps, username, role);
+  return { username, password, email, fullName, role, ...(await logIn(username, password)) };
+}
+
+export async function logIn(username: string, password: string) {
+  const res = await call<{ access_token: string; refresh_token: string; session_id: string }>(
+    "POST",
+    "/users/login",
+    { body: { username, password } },
+  );
+  if (res.status !== 200) throw new Error(`login failed: ${JSON.stringify(res.body)}`);
+  return {
+    accessToken: res.body.access_token,
+    refreshToken: res.body.refresh_token,
+    sessionId: res.body.session_id,
+  };
+}
+
+export interface AccountJson {
+  id: number;
+  owner: string;
+  balance: number;
+  currency: string;
+  created_at: string;
+}
+
+export async function openAccountFor(user: TestUser, currency = "USD"): Promise<AccountJson> {
+  const res = await call<AccountJson>("POST", "/accounts", {
+    token: user.accessToken,
+    body: { currency },
+  });
+  if (res.status !== 201) throw new Error(`open account failed: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+let banker: Promise<TestUser> | undefined;
+
+/** A banker shared by the run, for deposits. */
+export function testBanker(): Promise<TestUser> {
+  banker ??= signUp({ role: "banker" });
+  return banker;
+}
+
+/** Funds an account over HTTP, as a banker's deposit from the treasury. */
+export async function depositTo(account: AccountJson, amount: number): Promise<void> {
+  const res = await call("POST", `/accounts/${account.id}/deposits`, {
+    token: (await testBanker()).accessToken,
+    body: { amount, currency: account.currency },
+  });
+  if (res.status !== 201) throw new Error(`deposit failed: ${JSON.stringify(res.body)}`);
+}
+
+export function expectProblem(reply: Reply, status: number, code: string): void {
+  if (reply.status !== status) {
+    throw new Error(
+      `expected ${status} ${code}, got ${reply.status}: ${JSON.stringify(reply.body)}`,
+    );
+  }
+  const contentType = reply.headers.get("Content-Type");
+  if (contentType !== "application/problem+json") {
+    throw new Error(`expected application/problem+json, got ${contentType}`);
+  }
+  const body = reply.body as Record<string, unknown>;
+  if (body.code !== code || body.status !== status || body.type !== `/problems/${code}`) {
+    throw new Error(`expected code ${code}: ${JSON.stringify(body)}`);
+  }
+}
