@@ -19,18 +19,20 @@ const USAGE = `usage: bun run cli <command>
   grant-role <user> <role>  give a user a role (${ROLES.join(" | ")}); takes effect at once`;
 
 const [command, ...args] = process.argv.slice(2);
+/** Next to a running `bun run dev`, commands use its embedded database instead of failing. */
+const CLI_DATABASE = { applicationName: "cli", attachToRunning: true };
 const config = loadConfigOrExit(process.env);
 const logger = loggerFor(config);
 
 async function run(): Promise<number> {
   switch (command) {
     case "migrate": {
-      const database = await connectDatabase(config, logger, { applicationName: "cli" });
+      const database = await connectDatabase(config, logger, CLI_DATABASE);
       await database.close();
       return 0;
     }
     case "prune-idempotency-keys": {
-      const database = await connectDatabase(config, logger, { applicationName: "cli" });
+      const database = await connectDatabase(config, logger, CLI_DATABASE);
       try {
         const deleted = await pruneIdempotencyKeys({ db: database.handle.db, clock: systemClock });
         logger.info(`deleted ${deleted} expired idempotency keys`);
@@ -45,7 +47,7 @@ async function run(): Promise<number> {
         process.stderr.write(`${USAGE}\n`);
         return 2;
       }
-      const database = await connectDatabase(config, logger, { applicationName: "cli" });
+      const database = await connectDatabase(config, logger, CLI_DATABASE);
       try {
         const user = await grantRole(
           { db: database.handle.db, logger, clock: systemClock },

@@ -28,6 +28,11 @@ export interface EmbeddedPostgresOptions {
   logger: Logger;
   /** Throwaway cluster (tests): durability off for speed, folder removed on stop. */
   ephemeral?: boolean;
+  /**
+   * When another live process (the dev server) already runs this cluster, use it instead of
+   * refusing; `stop()` then leaves it running. For operator commands next to `bun run dev`.
+   */
+  attachToRunning?: boolean;
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -55,6 +60,14 @@ export async function startEmbeddedPostgres(
       port: running.port,
     });
     return { adminUrl: urlFor(running.port), port: running.port, stop: () => stopPid(running.pid) };
+  }
+  if (running?.owner === "other" && options.attachToRunning) {
+    logger.info("embedded postgres: using the cluster another process is running", {
+      dataDir,
+      pid: running.pid,
+      port: running.port,
+    });
+    return { adminUrl: urlFor(running.port), port: running.port, stop: async () => {} };
   }
   if (running?.owner === "other") {
     throw new Error(
@@ -220,13 +233,18 @@ async function readPostmasterPid(
   return Number.isInteger(pid) && pid > 0 ? { pid, port } : undefined;
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * Whether `pid` is a running process. A zombie (exited, not yet reaped: the postmaster our
+ * process started before a `bun --watch` re-exec has no one waiting on it) counts as gone.
+ */
+async function isAlive(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  return stat?.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
 }
 
 async function parentOf(pid: number): Promise<number | undefined> {
@@ -245,11 +263,14 @@ async function inspectRunningPostmaster(
   dataDir: string,
 ): Promise<{ pid: number; port: number; owner: "us" | "orphan" | "other" } | undefined> {
   const postmaster = await readPostmasterPid(dataDir);
-  if (!postmaster || !isAlive(postmaster.pid)) return undefined; // stale file: postgres copes
+  if (!postmaster || !(await isAlive(postmaster.pid))) return undefined; // stale file: postgres copes
   const ppid = await parentOf(postmaster.pid);
   if (ppid === process.pid) return { ...postmaster, owner: "us" };
   const parentIsServer =
-    ppid !== undefined && ppid > 1 && isAlive(ppid) && /^(bun|node)/.test(await commandName(ppid));
+    ppid !== undefined &&
+    ppid > 1 &&
+    (await isAlive(ppid)) &&
+    /^(bun|node)/.test(await commandName(ppid));
   return { ...postmaster, owner: parentIsServer ? "other" : "orphan" };
 }
 
@@ -264,7 +285,7 @@ async function stopPid(pid: number): Promise<void> {
   };
   signalSafely("SIGINT");
   const deadline = Date.now() + 15_000;
-  while (isAlive(pid)) {
+  while (await isAlive(pid)) {
     if (Date.now() > deadline) {
       signalSafely("SIGQUIT");
       await Bun.sleep(500);

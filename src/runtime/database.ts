@@ -19,7 +19,7 @@ export interface RuntimeDatabase {
 export async function connectDatabase(
   config: Config,
   logger: Logger,
-  options: { migrate?: boolean; applicationName?: string } = {},
+  options: { migrate?: boolean; applicationName?: string; attachToRunning?: boolean } = {},
 ): Promise<RuntimeDatabase> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
@@ -27,7 +27,11 @@ export async function connectDatabase(
     logger.warn(
       `DATABASE_URL is not set: using an EMBEDDED PostgreSQL with its data in ${config.embeddedPostgresDir} (development only)`,
     );
-    embedded = await startEmbeddedPostgres({ dataDir: config.embeddedPostgresDir, logger });
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.embeddedPostgresDir,
+      logger,
+      attachToRunning: options.attachToRunning,
+    });
     url = await ensureDatabase(embedded.adminUrl, "bank");
     logger.info(`embedded PostgreSQL is up on 127.0.0.1:${embedded.port}, database "bank"`);
   }
@@ -36,8 +40,13 @@ export async function connectDatabase(
     poolMax: config.databasePoolMax,
     applicationName: options.applicationName,
   });
+  let poolClosed = false;
+  /** Safe to call again (e.g. first keeping the embedded cluster, then stopping it). */
   const close = async (closeOptions: { keepEmbeddedRunning?: boolean } = {}) => {
-    await handle.close();
+    if (!poolClosed) {
+      poolClosed = true;
+      await handle.close();
+    }
     if (!closeOptions.keepEmbeddedRunning) await embedded?.stop();
   };
   try {

@@ -25,6 +25,9 @@ export function loggerFor(config: Config): Logger {
  * `bun --watch` (used by `bun run dev`) restarts by sending SIGTERM and re-executing the same
  * process; the embedded PostgreSQL is then kept running for the next incarnation to reuse.
  */
+/** How long a `bun --watch` re-exec may take before a SIGTERM counts as a real stop. */
+const WATCH_RELOAD_GRACE_MS = 3_000;
+
 export const isWatchReload = (signal: NodeJS.Signals) =>
   signal === "SIGTERM" && process.execArgv.includes("--watch");
 
@@ -42,7 +45,18 @@ export function onShutdownSignal(
     stopping = true;
     if (isWatchReload(signal)) {
       logger.info("reloading (bun --watch)");
-      void shutdown(signal);
+      void shutdown(signal).then(() => {
+        // bun --watch re-executes this process right after its own SIGTERM, which discards this
+        // timer. Still here after the grace period: the SIGTERM came from outside (a process
+        // manager, `kill`), so finish the shutdown for real.
+        setTimeout(() => {
+          logger.info("no reload followed the SIGTERM: shutting down");
+          shutdown("SIGINT").then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
+        }, WATCH_RELOAD_GRACE_MS);
+      });
       return;
     }
     logger.info(`received ${signal}, shutting down`);
