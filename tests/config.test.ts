@@ -26,7 +26,31 @@ const VARIABLES = [
   "BCRYPT_COST",
   "TRUST_PROXY",
   "ALLOWED_ORIGINS",
+  "SHUTDOWN_TIMEOUT",
+  "WORKER_ENABLED",
+  "WORKER_CONCURRENCY",
+  "RESEND_API_KEY",
+  "RESEND_BASE_URL",
+  "EMAIL_FROM",
+  "APP_BASE_URL",
+  "UPSTASH_REDIS_REST_URL",
+  "UPSTASH_REDIS_REST_TOKEN",
+  "RATE_LIMIT_ENABLED",
+  "RATE_LIMIT_LOGIN_USERNAME",
+  "RATE_LIMIT_LOGIN_IP",
+  "RATE_LIMIT_SIGNUP_IP",
+  "RATE_LIMIT_RESEND_VERIFICATION",
+  "RATE_LIMIT_TRANSFERS",
 ] as const;
+
+/** What production needs besides the database and the token key: a real mailer and Redis. */
+const PRODUCTION_SERVICES = {
+  RESEND_API_KEY: "re_123",
+  EMAIL_FROM: "bank@example.com",
+  APP_BASE_URL: "https://bank.example.com",
+  UPSTASH_REDIS_REST_URL: "https://redis.example.com",
+  UPSTASH_REDIS_REST_TOKEN: "t",
+};
 
 const DEFAULTS: Config = {
   nodeEnv: "development",
@@ -42,6 +66,24 @@ const DEFAULTS: Config = {
   trustProxyHops: 0,
   allowedOrigins: ["http://localhost:3000"],
   logLevel: "info",
+  shutdownTimeout: 10_000,
+  workerEnabled: true,
+  workerConcurrency: 4,
+  email: {
+    resendApiKey: undefined,
+    resendBaseUrl: "https://api.resend.com",
+    from: "Simple Bank <no-reply@simplebank.localhost>",
+    appBaseUrl: "http://localhost:8080",
+  },
+  redis: undefined,
+  rateLimits: {
+    enabled: true,
+    loginPerUsername: { limit: 5, windowMs: 900_000 },
+    loginPerIp: { limit: 20, windowMs: 900_000 },
+    signupPerIp: { limit: 10, windowMs: 3_600_000 },
+    resendVerificationPerUser: { limit: 3, windowMs: 3_600_000 },
+    transfersPerUser: { limit: 60, windowMs: 60_000 },
+  },
 };
 
 /** The ConfigError `loadConfig(env)` throws (fails if it returns a config). */
@@ -102,6 +144,7 @@ describe("loadConfig parses good values", () => {
       TOKEN_SYMMETRIC_KEY: GOOD_KEY,
     });
     expect(config).toEqual({
+      ...DEFAULTS,
       nodeEnv: "test",
       port: 9000,
       databaseUrl: "postgres://u@h:5432/db",
@@ -145,6 +188,74 @@ describe("loadConfig: the REST API's settings", () => {
   });
 });
 
+describe("loadConfig: jobs, email, Redis, rate limits, shutdown", () => {
+  test("parse and normalise", () => {
+    const config = loadConfig({
+      SHUTDOWN_TIMEOUT: "30s",
+      WORKER_ENABLED: "false",
+      WORKER_CONCURRENCY: "8",
+      RESEND_API_KEY: "re_123",
+      RESEND_BASE_URL: "http://127.0.0.1:9999/",
+      EMAIL_FROM: "bank@example.com",
+      APP_BASE_URL: "https://bank.example.com/",
+      UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079",
+      UPSTASH_REDIS_REST_TOKEN: "secret",
+      RATE_LIMIT_ENABLED: "0",
+      RATE_LIMIT_TRANSFERS: "100/30s",
+    });
+    expect(config.shutdownTimeout).toBe(30_000);
+    expect(config.workerEnabled).toBe(false);
+    expect(config.workerConcurrency).toBe(8);
+    expect(config.email).toEqual({
+      resendApiKey: "re_123",
+      resendBaseUrl: "http://127.0.0.1:9999",
+      from: "bank@example.com",
+      appBaseUrl: "https://bank.example.com",
+    });
+    expect(config.redis).toEqual({ url: "http://127.0.0.1:8079", token: "secret" });
+    expect(config.rateLimits.enabled).toBe(false);
+    expect(config.rateLimits.transfersPerUser).toEqual({ limit: 100, windowMs: 30_000 });
+  });
+
+  test("the Upstash URL and token come together", () => {
+    expect(badVariables({ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079" })).toEqual([
+      "UPSTASH_REDIS_REST_TOKEN",
+    ]);
+    expect(badVariables({ UPSTASH_REDIS_REST_TOKEN: "t" })).toEqual(["UPSTASH_REDIS_REST_URL"]);
+    // The REST URL, not the RESP one: redis:// is refused.
+    expect(
+      badVariables({
+        UPSTASH_REDIS_REST_URL: "redis://127.0.0.1:6379",
+        UPSTASH_REDIS_REST_TOKEN: "t",
+      }),
+    ).toEqual(["UPSTASH_REDIS_REST_URL"]);
+  });
+
+  test("production requires a real mailer and Redis", () => {
+    const base = {
+      NODE_ENV: "production",
+      DATABASE_URL: "postgres://h/db",
+      TOKEN_SYMMETRIC_KEY: GOOD_KEY,
+    };
+    expect(badVariables(base)).toEqual([
+      "APP_BASE_URL",
+      "EMAIL_FROM",
+      "RESEND_API_KEY",
+      "UPSTASH_REDIS_REST_TOKEN",
+      "UPSTASH_REDIS_REST_URL",
+    ]);
+    const complete = {
+      ...base,
+      RESEND_API_KEY: "re_123",
+      EMAIL_FROM: "bank@example.com",
+      APP_BASE_URL: "https://bank.example.com",
+      UPSTASH_REDIS_REST_URL: "https://redis.example.com",
+      UPSTASH_REDIS_REST_TOKEN: "t",
+    };
+    expect(loadConfig(complete).nodeEnv).toBe("production");
+  });
+});
+
 describe("loadConfig names each bad variable", () => {
   const cases: [string, string][] = [
     ["PORT", "abc"],
@@ -172,6 +283,18 @@ describe("loadConfig names each bad variable", () => {
     ["ALLOWED_ORIGINS", "localhost:3000"],
     ["ALLOWED_ORIGINS", "https://app.example.com/path"],
     ["ALLOWED_ORIGINS", "https://ok.example.com,not an origin"],
+    ["SHUTDOWN_TIMEOUT", "10"],
+    ["WORKER_ENABLED", "yes"],
+    ["WORKER_CONCURRENCY", "0"],
+    ["RESEND_BASE_URL", "api.resend.com"],
+    ["EMAIL_FROM", "not an address"],
+    ["APP_BASE_URL", "ftp://bank.example.com"],
+    ["RATE_LIMIT_ENABLED", "off"],
+    ["RATE_LIMIT_LOGIN_USERNAME", "5"],
+    ["RATE_LIMIT_LOGIN_IP", "0/15m"],
+    ["RATE_LIMIT_SIGNUP_IP", "10/1d"],
+    ["RATE_LIMIT_RESEND_VERIFICATION", "3/500ms"],
+    ["RATE_LIMIT_TRANSFERS", "many/1m"],
   ];
 
   test.each(cases)("%s=%p", (variable, value) => {
@@ -201,7 +324,7 @@ describe("loadConfig names each bad variable", () => {
   });
 
   test("in production, a bad variable does not hide the missing production settings", () => {
-    expect(badVariables({ NODE_ENV: "production", PORT: "abc" })).toEqual([
+    expect(badVariables({ NODE_ENV: "production", PORT: "abc", ...PRODUCTION_SERVICES })).toEqual([
       "DATABASE_URL",
       "PORT",
       "TOKEN_SYMMETRIC_KEY",
@@ -211,7 +334,7 @@ describe("loadConfig names each bad variable", () => {
 
 describe("loadConfig in production", () => {
   test("without DATABASE_URL and TOKEN_SYMMETRIC_KEY → both named", () => {
-    const error = configError({ NODE_ENV: "production" });
+    const error = configError({ NODE_ENV: "production", ...PRODUCTION_SERVICES });
     expect(error.problems.map((p) => p.variable).sort()).toEqual([
       "DATABASE_URL",
       "TOKEN_SYMMETRIC_KEY",
@@ -222,7 +345,12 @@ describe("loadConfig in production", () => {
 
   test("empty DATABASE_URL and TOKEN_SYMMETRIC_KEY count as missing", () => {
     expect(
-      badVariables({ NODE_ENV: "production", DATABASE_URL: "", TOKEN_SYMMETRIC_KEY: "" }),
+      badVariables({
+        NODE_ENV: "production",
+        DATABASE_URL: "",
+        TOKEN_SYMMETRIC_KEY: "",
+        ...PRODUCTION_SERVICES,
+      }),
     ).toEqual(["DATABASE_URL", "TOKEN_SYMMETRIC_KEY"]);
   });
 
@@ -232,21 +360,30 @@ describe("loadConfig in production", () => {
         NODE_ENV: "production",
         DATABASE_URL: "postgres://u@h:5432/db",
         TOKEN_SYMMETRIC_KEY: DEVELOPMENT_TOKEN_KEY,
+        ...PRODUCTION_SERVICES,
       }),
     ).toEqual(["TOKEN_SYMMETRIC_KEY"]);
   });
 
-  test("with both set → ok", () => {
+  test("with everything production needs set → ok", () => {
     const config = loadConfig({
       NODE_ENV: "production",
       DATABASE_URL: "postgres://u@h:5432/db",
       TOKEN_SYMMETRIC_KEY: GOOD_KEY,
+      ...PRODUCTION_SERVICES,
     });
     expect(config).toEqual({
       ...DEFAULTS,
       nodeEnv: "production",
       databaseUrl: "postgres://u@h:5432/db",
       tokenSymmetricKey: GOOD_KEY,
+      email: {
+        resendApiKey: "re_123",
+        resendBaseUrl: "https://api.resend.com",
+        from: "bank@example.com",
+        appBaseUrl: "https://bank.example.com",
+      },
+      redis: { url: "https://redis.example.com", token: "t" },
     });
   });
 

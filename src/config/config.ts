@@ -52,6 +52,55 @@ const postgresUrl = z.preprocess(
     .optional(),
 );
 
+const boolean = (fallback: boolean) =>
+  z.preprocess(
+    emptyAsUnset,
+    z
+      .enum(["true", "false", "1", "0"], { error: "must be true or false" })
+      .default(fallback ? "true" : "false")
+      .transform((value) => value === "true" || value === "1"),
+  );
+
+const httpUrl = (fallback?: string) =>
+  z.preprocess(
+    emptyAsUnset,
+    (fallback === undefined ? z.string() : z.string().default(fallback))
+      .refine((value) => /^https?:\/\/./.test(value) && URL.canParse(value), {
+        error: "must be an http:// or https:// URL",
+      })
+      .transform((value) => value.replace(/\/+$/, ""))
+      .optional(),
+  );
+
+const optionalString = z.preprocess(emptyAsUnset, z.string().optional());
+
+/** A rate limit as `<requests>/<window>`, e.g. `5/15m`. */
+export interface RateLimitRule {
+  limit: number;
+  windowMs: number;
+}
+
+const rateLimit = (fallback: string) =>
+  z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .default(fallback)
+      .transform((value, ctx): RateLimitRule => {
+        const match = /^([0-9]{1,6})\/(.+)$/.exec(value);
+        const limit = Number(match?.[1]);
+        const windowMs = match?.[2] ? parseDuration(match[2]) : undefined;
+        if (!match || limit < 1 || windowMs === undefined || windowMs < 1000) {
+          ctx.addIssue({
+            code: "custom",
+            message: `must be <requests>/<window> such as 5/15m or 60/1m (got "${value}")`,
+          });
+          return z.NEVER;
+        }
+        return { limit, windowMs };
+      }),
+  );
+
 const schema = z.object({
   NODE_ENV: z.preprocess(
     emptyAsUnset,
@@ -112,6 +161,29 @@ const schema = z.object({
       }),
   ),
   LOG_LEVEL: z.preprocess(emptyAsUnset, z.enum(["debug", "info", "warn", "error"]).default("info")),
+  SHUTDOWN_TIMEOUT: duration("10s"),
+  WORKER_ENABLED: boolean(true),
+  WORKER_CONCURRENCY: integer(1, 100, 4),
+  RESEND_API_KEY: optionalString,
+  RESEND_BASE_URL: httpUrl("https://api.resend.com"),
+  EMAIL_FROM: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .default("Simple Bank <no-reply@simplebank.localhost>")
+      .refine((value) => /^([^<>]+<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/.test(value), {
+        error: 'must be an address such as "Simple Bank <no-reply@example.com>"',
+      }),
+  ),
+  APP_BASE_URL: httpUrl("http://localhost:8080"),
+  UPSTASH_REDIS_REST_URL: httpUrl(),
+  UPSTASH_REDIS_REST_TOKEN: optionalString,
+  RATE_LIMIT_ENABLED: boolean(true),
+  RATE_LIMIT_LOGIN_USERNAME: rateLimit("5/15m"),
+  RATE_LIMIT_LOGIN_IP: rateLimit("20/15m"),
+  RATE_LIMIT_SIGNUP_IP: rateLimit("10/1h"),
+  RATE_LIMIT_RESEND_VERIFICATION: rateLimit("3/1h"),
+  RATE_LIMIT_TRANSFERS: rateLimit("60/1m"),
 });
 
 /**
@@ -133,7 +205,27 @@ function productionProblems(env: Record<string, string | undefined>): ConfigProb
       message: "is required in production (32 random bytes, never the development key)",
     });
   }
+  const required: [string, string][] = [
+    ["RESEND_API_KEY", "is required in production (emails are only logged without it)"],
+    ["EMAIL_FROM", "is required in production (the sender of verification emails)"],
+    ["APP_BASE_URL", "is required in production (verification links point to it)"],
+    ["UPSTASH_REDIS_REST_URL", "is required in production (rate limits and revocations)"],
+    ["UPSTASH_REDIS_REST_TOKEN", "is required in production (rate limits and revocations)"],
+  ];
+  for (const [variable, message] of required) {
+    if (!env[variable]) problems.push({ variable, message });
+  }
   return problems;
+}
+
+/** Redis over HTTP needs its URL and token together. */
+function pairProblems(env: Record<string, string | undefined>): ConfigProblem[] {
+  const url = Boolean(env.UPSTASH_REDIS_REST_URL);
+  const token = Boolean(env.UPSTASH_REDIS_REST_TOKEN);
+  if (url === token) return [];
+  const missing = url ? "UPSTASH_REDIS_REST_TOKEN" : "UPSTASH_REDIS_REST_URL";
+  const given = url ? "UPSTASH_REDIS_REST_URL" : "UPSTASH_REDIS_REST_TOKEN";
+  return [{ variable: missing, message: `is required when ${given} is set` }];
 }
 
 export interface Config {
@@ -157,6 +249,30 @@ export interface Config {
   /** Origins allowed by CORS (with credentials). */
   allowedOrigins: string[];
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Milliseconds that in-flight requests and jobs get to finish on SIGTERM / SIGINT. */
+  shutdownTimeout: number;
+  /** Run the background-job worker inside the server process. */
+  workerEnabled: boolean;
+  /** Jobs one worker process runs at once. */
+  workerConcurrency: number;
+  email: {
+    /** Unset: emails are written to the log (development). */
+    resendApiKey: string | undefined;
+    resendBaseUrl: string;
+    from: string;
+    /** Verification links are `${appBaseUrl}/verify_email?...`. */
+    appBaseUrl: string;
+  };
+  /** Redis over HTTP (Upstash REST). Unset: in-process stores (one instance only). */
+  redis: { url: string; token: string } | undefined;
+  rateLimits: {
+    enabled: boolean;
+    loginPerUsername: RateLimitRule;
+    loginPerIp: RateLimitRule;
+    signupPerIp: RateLimitRule;
+    resendVerificationPerUser: RateLimitRule;
+    transfersPerUser: RateLimitRule;
+  };
 }
 
 export interface ConfigProblem {
@@ -184,7 +300,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         variable: String(issue.path[0] ?? "(environment)"),
         message: issue.message,
       }));
-  for (const problem of productionProblems(env)) {
+  for (const problem of [...productionProblems(env), ...pairProblems(env)]) {
     if (!problems.some((p) => p.variable === problem.variable)) problems.push(problem);
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
@@ -203,5 +319,26 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustProxyHops: e.TRUST_PROXY,
     allowedOrigins: e.ALLOWED_ORIGINS,
     logLevel: e.LOG_LEVEL,
+    shutdownTimeout: e.SHUTDOWN_TIMEOUT,
+    workerEnabled: e.WORKER_ENABLED,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    email: {
+      resendApiKey: e.RESEND_API_KEY,
+      resendBaseUrl: e.RESEND_BASE_URL ?? "https://api.resend.com",
+      from: e.EMAIL_FROM,
+      appBaseUrl: e.APP_BASE_URL ?? "http://localhost:8080",
+    },
+    redis:
+      e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
+        ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN }
+        : undefined,
+    rateLimits: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      loginPerUsername: e.RATE_LIMIT_LOGIN_USERNAME,
+      loginPerIp: e.RATE_LIMIT_LOGIN_IP,
+      signupPerIp: e.RATE_LIMIT_SIGNUP_IP,
+      resendVerificationPerUser: e.RATE_LIMIT_RESEND_VERIFICATION,
+      transfersPerUser: e.RATE_LIMIT_TRANSFERS,
+    },
   };
 }
