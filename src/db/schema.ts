@@ -79,6 +79,8 @@ export const verifyEmails = pgTable(
     email: varchar("email", { length: 200 }).notNull(),
     secretCode: varchar("secret_code").notNull(),
     isUsed: boolean("is_used").notNull().default(false),
+    /** The job that created and mailed this link: its retries reuse the row, so one job = one link. */
+    jobId: uuid("job_id").unique("verify_emails_job_id_key"),
     createdAt: createdAt(),
     expiredAt: timestamptz("expired_at").notNull().default(sql`now() + interval '15 minutes'`),
   },

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
 import swaggerBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
 import { ERROR_CODES, type ErrorCode } from "../../../domain/errors.ts";
+import { escapeHtml } from "../../../lib/html.ts";
 import { createRouter } from "../../create-router.ts";
 import { PROBLEM_CATALOG } from "../../openapi/problem-catalog.ts";
 import { problems } from "../../openapi/responses.ts";
@@ -61,8 +62,6 @@ const problemType = createRoute({
     ...problems(400),
   },
 });
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function problemPage(code: ErrorCode): string {
   const { status, meaning } = PROBLEM_CATALOG[code];

@@ -1,0 +1,39 @@
+import { Resend } from "resend";
+import { type Email, type Mailer, MailerError } from "./mailer.ts";
+
+export interface ResendMailerOptions {
+  apiKey: string;
+  /** The API's base URL (RESEND_BASE_URL); tests point it at a local capture server. */
+  baseUrl: string;
+  from: string;
+}
+
+/** Sends through resend's API with its SDK; the idempotency key rides along. */
+export function createResendMailer(options: ResendMailerOptions): Mailer {
+  const resend = new Resend(options.apiKey, { baseUrl: options.baseUrl });
+  return {
+    kind: "resend",
+    async send(email: Email) {
+      const { data, error } = await resend.emails.send(
+        {
+          from: options.from,
+          to: [email.to],
+          subject: email.subject,
+          html: email.html,
+          text: email.text,
+        },
+        { idempotencyKey: email.idempotencyKey },
+      );
+      if (error || !data) {
+        const status = typeof error?.statusCode === "number" ? error.statusCode : null;
+        const permanent = status !== null && status >= 400 && status < 500 && status !== 429;
+        throw new MailerError(
+          `resend refused the email${status ? ` (HTTP ${status})` : ""}: ${error?.message ?? "no reply"}`,
+          permanent,
+          status,
+        );
+      }
+      return { id: data.id };
+    },
+  };
+}
