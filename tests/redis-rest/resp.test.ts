@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { RedisProtocolError } from "../../src/redis-rest/errors.ts";
+import { replyToJson } from "../../src/redis-rest/reply-json.ts";
 import { encodeCommand, RedisErrorReply, type RespValue } from "../../src/redis-rest/resp.ts";
 import { RespParser } from "../../src/redis-rest/resp-parser.ts";
 
@@ -114,5 +115,33 @@ describe("encodeCommand", () => {
         Buffer.from("\r\n"),
       ]),
     );
+  });
+});
+
+describe("replyToJson", () => {
+  const b64 = (text: string) => Buffer.from(text).toString("base64");
+
+  test("base64: every string except a top-level OK, numbers and nil untouched", () => {
+    expect(replyToJson("OK", true)).toBe("OK");
+    expect(replyToJson(bytes("OK"), true)).toBe("OK");
+    expect(replyToJson("PONG", true)).toBe(b64("PONG"));
+    expect(replyToJson(bytes("héllo"), true)).toBe(b64("héllo"));
+    expect(replyToJson(7, true)).toBe(7);
+    expect(replyToJson(null, true)).toBeNull();
+    // Inside arrays the client decodes every string, "OK" included.
+    expect(replyToJson(["OK", bytes("OK"), 1, null, [bytes("x")]], true)).toEqual([
+      b64("OK"),
+      b64("OK"),
+      1,
+      null,
+      [b64("x")],
+    ]);
+    expect(replyToJson(new Uint8Array([255, 0]), true)).toBe("/wA=");
+  });
+
+  test("without base64: UTF-8 text, invalid bytes replaced", () => {
+    expect(replyToJson(bytes("héllo"), false)).toBe("héllo");
+    expect(replyToJson(["OK", bytes("a"), 2], false)).toEqual(["OK", "a", 2]);
+    expect(replyToJson(new Uint8Array([0x61, 0xff]), false)).toBe("a\uFFFD");
   });
 });
