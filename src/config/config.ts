@@ -9,10 +9,10 @@ import { parseDuration } from "../lib/duration.ts";
 /** Used only outside production so `bun run dev` works with nothing set. Never valid in production. */
 export const DEVELOPMENT_TOKEN_KEY = "dev-only-insecure-key-0123456789";
 
-const emptyAsUnset = (value: unknown) => (value === "" ? undefined : value);
+export const emptyAsUnset = (value: unknown) => (value === "" ? undefined : value);
 
 /** An integer variable; the default sits inside the preprocess so "" falls back to it too. */
-const integer = (min: number, max: number, fallback: number) =>
+export const integer = (min: number, max: number, fallback: number) =>
   z.preprocess(
     emptyAsUnset,
     z.coerce
@@ -101,11 +101,18 @@ const rateLimit = (fallback: string) =>
       }),
   );
 
+export const nodeEnv = z.preprocess(
+  emptyAsUnset,
+  z.enum(["development", "production", "test"]).default("development"),
+);
+
+export const logLevel = z.preprocess(
+  emptyAsUnset,
+  z.enum(["debug", "info", "warn", "error"]).default("info"),
+);
+
 const schema = z.object({
-  NODE_ENV: z.preprocess(
-    emptyAsUnset,
-    z.enum(["development", "production", "test"]).default("development"),
-  ),
+  NODE_ENV: nodeEnv,
   PORT: integer(0, 65535, 8080),
   DATABASE_URL: postgresUrl,
   DATABASE_POOL_MAX: integer(1, 1000, 10),
@@ -160,7 +167,7 @@ const schema = z.object({
         return origins;
       }),
   ),
-  LOG_LEVEL: z.preprocess(emptyAsUnset, z.enum(["debug", "info", "warn", "error"]).default("info")),
+  LOG_LEVEL: logLevel,
   SHUTDOWN_TIMEOUT: duration("10s"),
   WORKER_ENABLED: boolean(true),
   WORKER_CONCURRENCY: integer(1, 100, 4),
@@ -291,15 +298,18 @@ export class ConfigError extends Error {
   }
 }
 
+/** One problem per zod issue, named by the variable (the issue path's first element). */
+export function problemsOf(error: z.ZodError | undefined): ConfigProblem[] {
+  return (error?.issues ?? []).map((issue) => ({
+    variable: String(issue.path[0] ?? "(environment)"),
+    message: issue.message,
+  }));
+}
+
 /** Parses the environment; throws one `ConfigError` naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = schema.safeParse(env);
-  const problems: ConfigProblem[] = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => ({
-        variable: String(issue.path[0] ?? "(environment)"),
-        message: issue.message,
-      }));
+  const problems = problemsOf(parsed.error);
   for (const problem of [...productionProblems(env), ...pairProblems(env)]) {
     if (!problems.some((p) => p.variable === problem.variable)) problems.push(problem);
   }

@@ -1,10 +1,20 @@
 import { type Config, ConfigError, loadConfig } from "../config/config.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
 
-/** Reads the configuration once; on any bad variable prints them all and exits 1. */
-export function loadConfigOrExit(env: Record<string, string | undefined>): Config {
+type Environment = Record<string, string | undefined>;
+
+/**
+ * Reads the configuration once with `load` (the server's `loadConfig` by default); on any bad
+ * variable prints them all and exits 1.
+ */
+export function loadConfigOrExit(env: Environment): Config;
+export function loadConfigOrExit<T>(env: Environment, load: (env: Environment) => T): T;
+export function loadConfigOrExit<T>(
+  env: Environment,
+  load: (env: Environment) => T | Config = loadConfig,
+): T | Config {
   try {
-    return loadConfig(env);
+    return load(env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -14,7 +24,7 @@ export function loadConfigOrExit(env: Record<string, string | undefined>): Confi
   }
 }
 
-export function loggerFor(config: Config): Logger {
+export function loggerFor(config: Pick<Config, "logLevel" | "nodeEnv">): Logger {
   return createLogger({
     level: config.logLevel,
     format: config.nodeEnv === "production" ? "json" : "pretty",

@@ -1,0 +1,92 @@
+import { z } from "zod";
+import { parseRedisUrl, type RedisServer, RedisUrlError } from "../redis-rest/redis-url.ts";
+import {
+  ConfigError,
+  type ConfigProblem,
+  emptyAsUnset,
+  integer,
+  logLevel,
+  nodeEnv,
+  problemsOf,
+} from "./config.ts";
+
+/**
+ * Configuration of the Upstash-compatible REST endpoint (`bun run redis:rest`), a development
+ * and test stand-in for Upstash in front of a stock Redis. Read once by its entry point.
+ */
+
+/**
+ * The bearer token outside production when REDIS_REST_TOKEN is unset: clients use
+ * `new Redis({ url: "http://127.0.0.1:8079", token: "local-dev-token" })`. Never valid in
+ * production.
+ */
+export const DEVELOPMENT_REDIS_REST_TOKEN = "local-dev-token";
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
+const redisUrl = z.preprocess(
+  emptyAsUnset,
+  z
+    .string()
+    .default(DEFAULT_REDIS_URL)
+    .transform((value, ctx) => {
+      try {
+        return parseRedisUrl(value);
+      } catch (error) {
+        if (!(error instanceof RedisUrlError)) throw error;
+        ctx.addIssue({ code: "custom", message: error.message });
+        return z.NEVER;
+      }
+    }),
+);
+
+const schema = z.object({
+  NODE_ENV: nodeEnv,
+  REDIS_URL: redisUrl,
+  REDIS_REST_HOST: z.preprocess(emptyAsUnset, z.string().default("127.0.0.1")),
+  REDIS_REST_PORT: integer(0, 65535, 8079),
+  REDIS_REST_TOKEN: z.preprocess(
+    emptyAsUnset,
+    z.string().regex(/^\S+$/, { error: "must not contain spaces" }).optional(),
+  ),
+  LOG_LEVEL: logLevel,
+});
+
+export interface RedisRestConfig {
+  nodeEnv: "development" | "production" | "test";
+  /** The Redis the endpoint fronts. */
+  redis: RedisServer;
+  host: string;
+  port: number;
+  token: string;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+function productionProblems(env: Record<string, string | undefined>): ConfigProblem[] {
+  if (env.NODE_ENV !== "production") return [];
+  if (env.REDIS_REST_TOKEN && env.REDIS_REST_TOKEN !== DEVELOPMENT_REDIS_REST_TOKEN) return [];
+  return [
+    {
+      variable: "REDIS_REST_TOKEN",
+      message: "is required in production (a long random secret, never the development token)",
+    },
+  ];
+}
+
+/** Parses the environment; throws one `ConfigError` naming every bad variable. */
+export function loadRedisRestConfig(env: Record<string, string | undefined>): RedisRestConfig {
+  const parsed = schema.safeParse(env);
+  const problems = problemsOf(parsed.error);
+  for (const problem of productionProblems(env)) {
+    if (!problems.some((p) => p.variable === problem.variable)) problems.push(problem);
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const e = parsed.data;
+  return {
+    nodeEnv: e.NODE_ENV,
+    redis: e.REDIS_URL,
+    host: e.REDIS_REST_HOST,
+    port: e.REDIS_REST_PORT,
+    token: e.REDIS_REST_TOKEN ?? DEVELOPMENT_REDIS_REST_TOKEN,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,110 @@
+import { RedisClient } from "bun";
+import { silentLogger } from "../../src/lib/logger.ts";
+import { createRedisRestHandler } from "../../src/redis-rest/handler.ts";
+import { RedisPool } from "../../src/redis-rest/redis-pool.ts";
+import { describeRedisServer, parseRedisUrl } from "../../src/redis-rest/redis-url.ts";
+
+/**
+ * Redis for tests. With REDIS_URL set (e.g. redis://127.0.0.1:6379), `startRedisRest()` serves
+ * the Upstash-compatible REST endpoint in-process on a free port in front of that Redis; with
+ * it unset it returns undefined and callers skip (`describe.skipIf(!rest)`). Tests never
+ * flush: they use their own key prefix and delete those keys afterwards.
+ */
+export interface RedisRest {
+  /** Base URL for `new Redis({ url, token })`. */
+  url: string;
+  token: string;
+  /** The Redis behind it. */
+  redisUrl: string;
+  /** CLIENT SETNAME of the endpoint's connections, unique to this instance. */
+  clientName: string;
+  stop(): Promise<void>;
+}
+
+let announced = false;
+
+function announce(what: string): void {
+  if (announced) return;
+  announced = true;
+  process.stderr.write(`[tests] Redis: ${what}\n`);
+}
+
+export function startRedisRest(options: { redisUrl?: string } = {}): RedisRest | undefined {
+  const redisUrl = options.redisUrl ?? process.env.REDIS_URL;
+  if (!redisUrl) {
+    announce("none (REDIS_URL unset): Redis tests skipped");
+    return undefined;
+  }
+  const server = parseRedisUrl(redisUrl);
+  if (!options.redisUrl) announce(`${describeRedisServer(server)} via the REST endpoint`);
+  const id = `${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const clientName = `redis-rest-test-${id}`;
+  const token = `test-token-${id}`;
+  const pool = new RedisPool({ server, logger: silentLogger, clientName });
+  const http = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: createRedisRestHandler({ redis: pool, token, logger: silentLogger }),
+  });
+  return {
+    url: `http://127.0.0.1:${http.port}`,
+    token,
+    redisUrl,
+    clientName,
+    async stop() {
+      await http.stop(true);
+      await pool.close();
+    },
+  };
+}
+
+/** A unique key prefix for one test file, such as `test:upstash-client:1a2b3c4d:`. */
+export function keyPrefix(name: string): string {
+  return `test:${name}:${crypto.randomUUID().slice(0, 8)}:`;
+}
+
+/**
+ * Bun's own RESP client, independent of the code under test: to look at Redis directly, kill
+ * connections and clean up.
+ */
+export function directRedis(redisUrl: string): RedisClient {
+  return new RedisClient(redisUrl, { autoReconnect: true, enableOfflineQueue: true });
+}
+
+/** Deletes every key starting with `prefix` (SCAN, never FLUSHDB). */
+export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const client = directRedis(redisUrl);
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = (await client.send("SCAN", [
+        cursor,
+        "MATCH",
+        `${prefix}*`,
+        "COUNT",
+        "1000",
+      ])) as [string, string[]];
+      cursor = next;
+      if (keys.length > 0) await client.send("DEL", keys);
+    } while (cursor !== "0");
+  } finally {
+    client.close();
+  }
+}
+
+/** Closes, from another connection, every connection the endpoint has open to Redis. */
+export async function killEndpointConnections(rest: RedisRest): Promise<number> {
+  const client = directRedis(rest.redisUrl);
+  try {
+    const list = String(await client.send("CLIENT", ["LIST", "TYPE", "normal"]));
+    const ids = list
+      .split("\n")
+      .filter((line) => line.includes(` name=${rest.clientName} `))
+      .map((line) => /(?:^|\s)id=(\d+)/.exec(line)?.[1])
+      .filter((id): id is string => id !== undefined);
+    for (const id of ids) await client.send("CLIENT", ["KILL", "TYPE", "normal", "ID", id]);
+    return ids.length;
+  } finally {
+    client.close();
+  }
+}
