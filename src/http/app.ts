@@ -34,8 +34,11 @@ export function createApp(deps: HttpDeps) {
       referrerPolicy: "no-referrer",
       strictTransportSecurity: deps.production ? "max-age=63072000; includeSubDomains" : false,
       crossOriginResourcePolicy: "same-origin",
-      // JSON needs nothing; /docs sets its own policy.
+      // JSON needs nothing; /docs sets its own policy, which must survive this middleware
+      // (it writes its headers after the handler ran, so a route's own header wins only
+      // with `overwrite: false`).
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      overwrite: false,
     }),
   );
   app.use(
