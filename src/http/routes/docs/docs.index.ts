@@ -38,7 +38,8 @@ const INIT = `window.ui = SwaggerUIBundle({
   dom_id: "#swagger-ui",
   deepLinking: true,
   tryItOutEnabled: false,
-  persistAuthorization: false
+  persistAuthorization: false,
+  validatorUrl: "none"
 });`;
 
 const ProblemParams = z.object({
