@@ -131,6 +131,8 @@ export class UnauthenticatedError extends DomainError {
 export class RateLimitedError extends DomainError {
   constructor(
     readonly retryAfterSeconds: number,
+    /** The limit that was hit (requests per window). */
+    readonly limit: number,
     message = "too many requests; retry later",
   ) {
     super("rate_limited", "rate_limited", message);

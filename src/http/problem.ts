@@ -106,7 +106,13 @@ export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
 function domainErrorResponse(c: Context<AppEnv>, error: DomainError): Response {
   const status = STATUS_OF_KIND[error.kind];
   if (status === 503) c.header("Retry-After", UNAVAILABLE_RETRY_AFTER);
-  if (error instanceof RateLimitedError) c.header("Retry-After", String(error.retryAfterSeconds));
+  if (error instanceof RateLimitedError) {
+    // Retry-After, and the IETF draft's RateLimit-* fields.
+    c.header("Retry-After", String(error.retryAfterSeconds));
+    c.header("RateLimit-Limit", String(error.limit));
+    c.header("RateLimit-Remaining", "0");
+    c.header("RateLimit-Reset", String(error.retryAfterSeconds));
+  }
   return problemResponse(
     c,
     status,
