@@ -63,6 +63,7 @@ export function newPayload(request: TokenRequest, now: Date): TokenPayload {
     throw new Error("token duration must be a finite number of milliseconds");
   }
   const issuedAt = new Date(now.getTime());
+  const expiresMs = issuedAt.getTime() + request.durationMs;
   const payload: TokenPayload = {
     id: crypto.randomUUID(),
     sessionId: request.sessionId,
@@ -70,7 +71,9 @@ export function newPayload(request: TokenRequest, now: Date): TokenPayload {
     role: request.role,
     tokenType: request.tokenType,
     issuedAt,
-    expiredAt: new Date(issuedAt.getTime() + request.durationMs),
+    expiredAt: new Date(
+      request.notAfter === undefined ? expiresMs : Math.min(expiresMs, request.notAfter.getTime()),
+    ),
   };
   const checked = wireClaimsSchema.safeParse(toWireClaims(payload));
   if (!checked.success) {

@@ -28,6 +28,8 @@ export interface TokenRequest {
   tokenType: TokenType;
   /** Lifetime in milliseconds; negative values make an already-expired token (tests). */
   durationMs: number;
+  /** If set, the token expires no later than this (a rotated refresh token never outlives its session). */
+  notAfter?: Date;
 }
 
 export interface TokenMaker {

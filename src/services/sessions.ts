@@ -121,6 +121,7 @@ export async function renewAccessToken(
       role: session.role as Role,
       sessionId: payload.sessionId,
       refreshTokenDuration: remaining,
+      refreshNotAfter: session.expiresAt,
     });
     await tx
       .update(sessions)
@@ -211,7 +212,14 @@ async function verifiedPayload(
 
 async function issueTokens(
   deps: AuthDeps,
-  input: { username: string; role: Role; sessionId: string; refreshTokenDuration: number },
+  input: {
+    username: string;
+    role: Role;
+    sessionId: string;
+    refreshTokenDuration: number;
+    /** The session's expiry: the refresh token must not claim to outlive it. */
+    refreshNotAfter?: Date;
+  },
 ): Promise<TokenPair> {
   const subject = { username: input.username, role: input.role, sessionId: input.sessionId };
   const access = await deps.tokens.create({
@@ -223,6 +231,7 @@ async function issueTokens(
     ...subject,
     tokenType: "refresh",
     durationMs: input.refreshTokenDuration,
+    ...(input.refreshNotAfter ? { notAfter: input.refreshNotAfter } : {}),
   });
   return {
     accessToken: access.token,
