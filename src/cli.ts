@@ -8,6 +8,7 @@
 import { DomainError } from "./domain/errors.ts";
 import { ROLES, type Role } from "./domain/types.ts";
 import { connectDatabase } from "./runtime/database.ts";
+import { buildSharedStores } from "./runtime/services.ts";
 import { loadConfigOrExit, loggerFor } from "./runtime/startup.ts";
 import { systemClock } from "./services/context.ts";
 import { pruneIdempotencyKeys } from "./services/idempotency.ts";
@@ -49,8 +50,9 @@ async function run(): Promise<number> {
       }
       const database = await connectDatabase(config, logger, CLI_DATABASE);
       try {
+        const { revocations } = buildSharedStores(config, logger);
         const user = await grantRole(
-          { db: database.handle.db, logger, clock: systemClock },
+          { db: database.handle.db, logger, clock: systemClock, revocations },
           username,
           role as Role,
         );

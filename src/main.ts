@@ -1,10 +1,16 @@
 /**
  * Production entry (`bun run start`) and, under `bun --watch`, the development server
- * (`bun run dev`): config → database (DATABASE_URL or embedded) → migrations → HTTP.
+ * (`bun run dev`): config → database (DATABASE_URL or embedded) → migrations → job queue
+ * (and its worker, unless WORKER_ENABLED=false) → HTTP. SIGTERM / SIGINT shut down gracefully.
  */
 import { createApp } from "./http/app.ts";
+import { startJobQueue } from "./jobs/boss.ts";
+import { startWorker } from "./jobs/worker.ts";
+import { pingRedis } from "./redis/upstash.ts";
 import { connectDatabase } from "./runtime/database.ts";
-import { buildServiceDeps } from "./runtime/services.ts";
+import { buildMailer } from "./runtime/mailer.ts";
+import { buildServiceDeps, buildSharedStores } from "./runtime/services.ts";
+import { stopHttpServer } from "./runtime/shutdown.ts";
 import { isWatchReload, loadConfigOrExit, loggerFor, onShutdownSignal } from "./runtime/startup.ts";
 import { checkReadiness } from "./services/health.ts";
 
@@ -13,10 +19,33 @@ const logger = loggerFor(config);
 
 try {
   const database = await connectDatabase(config, logger);
+  const jobs = await startJobQueue({ url: database.url, logger });
+  const stores = buildSharedStores(config, logger);
+  const db = database.handle.db;
+  if (config.workerEnabled) {
+    const mailer = buildMailer(config, logger);
+    await startWorker(
+      jobs,
+      { db, logger, mailer, appBaseUrl: config.email.appBaseUrl },
+      { concurrency: config.workerConcurrency },
+    );
+    logger.info("job worker running in this process", {
+      concurrency: config.workerConcurrency,
+      mailer: mailer.kind,
+    });
+  }
+
+  let shuttingDown = false;
+  const { redis } = stores;
   const app = createApp({
-    services: buildServiceDeps(config, { db: database.handle.db, logger }),
+    services: buildServiceDeps(config, { db, logger, jobs: jobs.queue, stores }),
     logger,
-    readiness: () => checkReadiness({ database: database.handle }),
+    readiness: () =>
+      checkReadiness({
+        database: database.handle,
+        pingRedis: redis ? () => pingRedis(redis) : undefined,
+        shuttingDown: () => shuttingDown,
+      }),
     production: config.nodeEnv === "production",
     allowedOrigins: config.allowedOrigins,
     trustProxyHops: config.trustProxyHops,
@@ -26,10 +55,16 @@ try {
     env: config.nodeEnv,
     database: database.source,
     tokens: config.tokenType,
+    redis: redis ? "HTTP Redis" : "none (in-process stores)",
+    rate_limits: stores.limiter.kind,
   });
 
   onShutdownSignal(logger, async (signal) => {
-    await server.stop();
+    // Readiness fails first, so a load balancer stops sending traffic; then in-flight requests
+    // finish (bounded by SHUTDOWN_TIMEOUT), then running jobs, then the pools close.
+    shuttingDown = true;
+    await stopHttpServer(server, config.shutdownTimeout, logger);
+    await jobs.stop({ timeoutMs: config.shutdownTimeout });
     await database.close({ keepEmbeddedRunning: isWatchReload(signal) });
   });
 } catch (error) {

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   "idempotency_key_reused",
   "balance_limit_exceeded",
   "verification_failed",
+  "already_verified",
   "rate_limited",
   "unavailable",
   "internal",
@@ -100,7 +101,8 @@ export class BusinessRuleError extends DomainError {
       | "invalid_account"
       | "idempotency_key_reused"
       | "balance_limit_exceeded"
-      | "verification_failed",
+      | "verification_failed"
+      | "already_verified",
     message: string,
   ) {
     super("business_rule", code, message);

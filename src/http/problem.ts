@@ -106,6 +106,7 @@ export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
 function domainErrorResponse(c: Context<AppEnv>, error: DomainError): Response {
   const status = STATUS_OF_KIND[error.kind];
   if (status === 503) c.header("Retry-After", UNAVAILABLE_RETRY_AFTER);
+  if (status === 401) c.header("WWW-Authenticate", wwwAuthenticate(error.code));
   if (error instanceof RateLimitedError) {
     // Retry-After, and the IETF draft's RateLimit-* fields.
     c.header("Retry-After", String(error.retryAfterSeconds));
@@ -133,6 +134,7 @@ function httpExceptionResponse(c: Context<AppEnv>, error: HTTPException): Respon
         ? problemResponse(c, 400, "malformed_json", "the request body is not valid JSON")
         : problemResponse(c, 400, "validation_failed", error.message);
     case 401:
+      c.header("WWW-Authenticate", wwwAuthenticate("unauthenticated"));
       return problemResponse(c, 401, "unauthenticated", "authentication required");
     case 413:
       return payloadTooLarge(c);
@@ -147,6 +149,15 @@ function httpExceptionResponse(c: Context<AppEnv>, error: HTTPException): Respon
         "an unexpected error occurred; it has been logged",
       );
   }
+}
+
+/** RFC 9110 requires a challenge on 401; RFC 6750 says which Bearer error it was. */
+function wwwAuthenticate(code: ErrorCode): string {
+  if (code === "token_expired") {
+    return 'Bearer realm="simplebank", error="invalid_token", error_description="the token has expired"';
+  }
+  if (code === "unauthenticated") return 'Bearer realm="simplebank", error="invalid_token"';
+  return 'Bearer realm="simplebank"';
 }
 
 export const payloadTooLarge = (c: Context<AppEnv>) =>

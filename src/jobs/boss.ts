@@ -60,11 +60,14 @@ export async function startJobQueue(options: {
     retryDelayMax: settings.retryDelayMaxSeconds,
     deadLetter: QUEUES.sendVerifyEmailDead,
   });
+  let stopped: Promise<void> | undefined;
   return {
     boss,
     queue: createJobQueue(boss),
-    async stop({ timeoutMs = 10_000 } = {}) {
-      await boss.stop({ graceful: true, timeout: timeoutMs, close: true });
+    stop({ timeoutMs = 10_000 } = {}) {
+      // Lets running jobs finish (up to the timeout), then closes pg-boss's pool. Once.
+      stopped ??= boss.stop({ graceful: true, timeout: timeoutMs, close: true });
+      return stopped;
     },
   };
 }

@@ -6,6 +6,8 @@ import type { Logger } from "../lib/logger.ts";
 
 export interface RuntimeDatabase {
   handle: DatabaseHandle;
+  /** The connection URL (pg-boss opens its own pool on it). */
+  url: string;
   /** "DATABASE_URL" or "embedded (<folder>)": said in the start-up log. */
   source: string;
   /** Closes the pool and stops the embedded cluster (unless kept for a `bun --watch` reload). */
@@ -60,6 +62,7 @@ export async function connectDatabase(
   }
   return {
     handle,
+    url,
     source: embedded ? `embedded (${config.embeddedPostgresDir})` : "DATABASE_URL",
     close,
   };

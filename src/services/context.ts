@@ -4,6 +4,8 @@ import type { Database, Transaction } from "../db/client.ts";
 import { isRetryableTransactionError } from "../db/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { JobQueue } from "./jobs.ts";
+import type { RateLimiter } from "./rate-limits.ts";
+import type { SessionRevocations } from "./revocations.ts";
 
 export interface Clock {
   now(): Date;
@@ -18,7 +20,10 @@ export interface ServiceDeps {
   clock: Clock;
 }
 
-/** What the user and session services need on top: tokens, passwords, jobs. */
+/**
+ * What the user and session services need on top: tokens, passwords, jobs, rate limits and
+ * the revocation store.
+ */
 export interface AuthDeps extends ServiceDeps {
   tokens: TokenMaker;
   passwords: PasswordHasher;
@@ -27,6 +32,8 @@ export interface AuthDeps extends ServiceDeps {
   /** Milliseconds: a session's lifetime; rotated refresh tokens never outlive it. */
   refreshTokenDuration: number;
   jobs: JobQueue;
+  limiter: RateLimiter;
+  revocations: SessionRevocations;
 }
 
 /** How often a transaction that hit a serialization failure or deadlock is re-run in full. */

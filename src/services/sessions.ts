@@ -13,6 +13,7 @@ import type {
 } from "../domain/types.ts";
 import { passwordRule, SYSTEM_USERNAME, usernameRule } from "../domain/users.ts";
 import { type AuthDeps, inTransaction } from "./context.ts";
+import { assertAllowed, type RateLimitName } from "./rate-limits.ts";
 import { toUser } from "./users.ts";
 import { assertValid } from "./validation.ts";
 
@@ -53,14 +54,32 @@ export async function login(
     ["username", usernameRule, input.username],
     ["password", passwordRule, input.password],
   ]);
+  // Failed logins are limited per username and per client IP: refuse at once while either is
+  // over its limit (both checked in one Redis round trip), count each failure against both.
+  const now = deps.clock.now();
+  const [byName, byIp] = await Promise.all([
+    deps.limiter.peek("login_username", input.username),
+    deps.limiter.peek("login_ip", client.clientIp),
+  ]);
+  assertAllowed(byName, now);
+  assertAllowed(byIp, now);
+  const failed = async () => {
+    await Promise.all([
+      deps.limiter.hit("login_username", input.username),
+      deps.limiter.hit("login_ip", client.clientIp),
+    ]);
+    return INVALID_CREDENTIALS();
+  };
+
   const [row] = await deps.db.select().from(users).where(eq(users.username, input.username));
   if (!row || row.username === SYSTEM_USERNAME) {
     await deps.passwords.verify(input.password, await dummyHash(deps.passwords));
-    throw INVALID_CREDENTIALS();
+    throw await failed();
   }
   if (!(await deps.passwords.verify(input.password, row.hashedPassword))) {
-    throw INVALID_CREDENTIALS();
+    throw await failed();
   }
+  if (byName.remaining < byName.limit) await deps.limiter.reset("login_username", input.username);
   const user = toUser(row);
   const sessionId = randomUUID();
   const pair = await issueTokens(deps, {
@@ -80,7 +99,7 @@ export async function login(
   return { sessionId, ...pair, user };
 }
 
-type RenewOutcome = { ok: true; pair: TokenPair } | { ok: false; reason: string };
+type RenewOutcome = { ok: true; pair: TokenPair } | { ok: false; reason: string; revoke?: boolean };
 
 /**
  * Trades a refresh token for a new access token AND a new refresh token; the old refresh token
@@ -114,7 +133,7 @@ export async function renewAccessToken(
     if (remaining <= 0) return { ok: false, reason: "expired session" };
     if (session.refreshTokenHash !== presentedHash) {
       await tx.update(sessions).set({ isBlocked: true }).where(eq(sessions.id, payload.sessionId));
-      return { ok: false, reason: "refresh token reused: session blocked" };
+      return { ok: false, reason: "refresh token reused: session blocked", revoke: true };
     }
     const pair = await issueTokens(deps, {
       username: session.username,
@@ -130,6 +149,7 @@ export async function renewAccessToken(
     return { ok: true, pair };
   });
   if (!outcome.ok) {
+    if (outcome.revoke) await deps.revocations.revokeSessions([payload.sessionId]);
     deps.logger.info("refresh token refused", {
       reason: outcome.reason,
       sessionId: payload.sessionId,
@@ -142,31 +162,56 @@ export async function renewAccessToken(
   return outcome.pair;
 }
 
-/** Ends the caller's session: its refresh token and access tokens stop working. */
+/** Ends the caller's session: its refresh token and access tokens stop working everywhere. */
 export async function logout(deps: AuthDeps, actor: AuthenticatedActor): Promise<void> {
   await deps.db.update(sessions).set({ isBlocked: true }).where(eq(sessions.id, actor.sessionId));
+  await deps.revocations.revokeSessions([actor.sessionId]);
 }
 
 /**
  * Proves the caller from an `Authorization` value ("Bearer <access token>", scheme word in any
- * case): a genuine, current access token whose session is still open. The role is read from
- * the user row, so a role change applies at once.
+ * case): a genuine, current access token whose session has not been revoked. The token is
+ * verified locally; revocation is ONE round trip to the revocation store, which also counts the
+ * caller against `rateLimit` when the operation has one. When the store cannot answer (Redis
+ * down) the session row in the database decides instead.
  */
 export async function authenticate(
   deps: AuthDeps,
   authorization: string | undefined,
+  options: { rateLimit?: RateLimitName } = {},
 ): Promise<AuthenticatedActor> {
   const token = bearerToken(authorization);
   const payload = await verifiedPayload(deps, token, "access");
+  const [status, decision] = await Promise.all([
+    deps.revocations.check(payload),
+    options.rateLimit ? deps.limiter.hit(options.rateLimit, payload.username) : undefined,
+  ]);
+  const verdict = status === "unknown" ? await sessionVerdict(deps, payload) : status;
+  if (verdict === "revoked") {
+    throw new UnauthenticatedError("unauthenticated", "this session has been revoked");
+  }
+  if (verdict === "stale") {
+    throw new UnauthenticatedError(
+      "token_expired",
+      "your account changed since this token was issued; renew it",
+    );
+  }
+  if (decision) assertAllowed(decision, deps.clock.now());
+  return { username: payload.username, role: payload.role, sessionId: payload.sessionId };
+}
+
+/** The database's answer when the revocation store has none: the session row and the role. */
+async function sessionVerdict(
+  deps: AuthDeps,
+  payload: TokenPayload,
+): Promise<"ok" | "revoked" | "stale"> {
   const [session] = await deps.db
     .select({ username: sessions.username, isBlocked: sessions.isBlocked, role: users.role })
     .from(sessions)
     .innerJoin(users, eq(users.username, sessions.username))
     .where(eq(sessions.id, payload.sessionId));
-  if (!session || session.isBlocked || session.username !== payload.username) {
-    throw new UnauthenticatedError("unauthenticated", "this session has been revoked");
-  }
-  return { username: session.username, role: session.role as Role, sessionId: payload.sessionId };
+  if (!session || session.isBlocked || session.username !== payload.username) return "revoked";
+  return session.role === payload.role ? "ok" : "stale";
 }
 
 function bearerToken(authorization: string | undefined): string {

@@ -12,7 +12,13 @@ import {
   ValidationError,
 } from "../domain/errors.ts";
 import { checkId } from "../domain/money.ts";
-import { type AuthenticatedActor, ROLES, type Role, type User } from "../domain/types.ts";
+import {
+  type AuthenticatedActor,
+  type ClientInfo,
+  ROLES,
+  type Role,
+  type User,
+} from "../domain/types.ts";
 import {
   emailRule,
   fullNameRule,
@@ -23,6 +29,7 @@ import {
 } from "../domain/users.ts";
 import { type AuthDeps, inTransaction, type ServiceDeps } from "./context.ts";
 import { isBanker } from "./policy.ts";
+import { assertAllowed } from "./rate-limits.ts";
 import { assertValid } from "./validation.ts";
 
 export function toUser(row: typeof users.$inferSelect): User {
@@ -49,7 +56,12 @@ export interface CreateUserInput {
  * user without its job, no job without its user. 409 `username_taken` / `email_taken`
  * (emails are unique case-insensitively; the system user's name is taken).
  */
-export async function createUser(deps: AuthDeps, input: CreateUserInput): Promise<User> {
+export async function createUser(
+  deps: AuthDeps,
+  input: CreateUserInput,
+  client: Pick<ClientInfo, "clientIp">,
+): Promise<User> {
+  assertAllowed(await deps.limiter.hit("signup_ip", client.clientIp), deps.clock.now());
   assertValid([
     ["username", usernameRule, input.username],
     ["password", passwordRule, input.password],
@@ -119,8 +131,9 @@ export async function updateUser(
 
   const hashedPassword =
     input.password === undefined ? undefined : await deps.passwords.hash(input.password);
+  let revoked: string[] = [];
   try {
-    return await inTransaction(deps, async (tx) => {
+    const user = await inTransaction(deps, async (tx) => {
       const [current] = await tx
         .select()
         .from(users)
@@ -142,27 +155,63 @@ export async function updateUser(
         .where(eq(users.username, username))
         .returning();
       if (!row) throw new Error("update of users returned no row");
-      if (hashedPassword !== undefined) {
-        await revokeSessions(tx, username, actor.username === username ? actor.sessionId : null);
-      }
+      revoked =
+        hashedPassword === undefined
+          ? []
+          : await blockSessions(tx, username, actor.username === username ? actor.sessionId : null);
       if (emailChanged) await deps.jobs.enqueueVerifyEmail(tx, { username });
       return toUser(row);
     });
+    await deps.revocations.revokeSessions(revoked);
+    return user;
   } catch (error) {
     throw uniqueUserConflict(error) ?? error;
   }
 }
 
-/** Blocks every session of `username` except `keep` (the caller's own, if any). */
-async function revokeSessions(tx: Transaction, username: string, keep: string | null) {
-  await tx
+/**
+ * Blocks every open session of `username` except `keep` (the caller's own, if any); returns
+ * their ids, for the revocation store once the transaction has committed.
+ */
+async function blockSessions(
+  tx: Transaction,
+  username: string,
+  keep: string | null,
+): Promise<string[]> {
+  const blocked = await tx
     .update(sessions)
     .set({ isBlocked: true })
     .where(
-      keep === null
-        ? eq(sessions.username, username)
-        : and(eq(sessions.username, username), ne(sessions.id, keep)),
-    );
+      and(
+        eq(sessions.username, username),
+        eq(sessions.isBlocked, false),
+        keep === null ? undefined : ne(sessions.id, keep),
+      ),
+    )
+    .returning({ id: sessions.id });
+  return blocked.map((session) => session.id);
+}
+
+/**
+ * Sends the caller a new verification email (POST /users/resend_verification): limited per
+ * user; 422 `already_verified` when there is nothing to verify.
+ */
+export async function resendVerification(
+  deps: AuthDeps,
+  actor: AuthenticatedActor,
+): Promise<{ email: string }> {
+  return inTransaction(deps, async (tx) => {
+    const [user] = await tx
+      .select({ email: users.email, isEmailVerified: users.isEmailVerified })
+      .from(users)
+      .where(eq(users.username, actor.username));
+    if (!user) throw new NotFoundError("user");
+    if (user.isEmailVerified) {
+      throw new BusinessRuleError("already_verified", "your email address is already verified");
+    }
+    await deps.jobs.enqueueVerifyEmail(tx, { username: actor.username });
+    return { email: user.email };
+  });
 }
 
 /**
@@ -230,7 +279,11 @@ function uniqueUserConflict(error: unknown): ConflictError | undefined {
  * system user keeps none. Access checks read the role from the database, so it applies to
  * the user's open sessions at once.
  */
-export async function grantRole(deps: ServiceDeps, username: string, role: Role): Promise<User> {
+export async function grantRole(
+  deps: ServiceDeps & Pick<AuthDeps, "revocations">,
+  username: string,
+  role: Role,
+): Promise<User> {
   assertValid([["username", usernameRule, username]]);
   if (!(ROLES as readonly string[]).includes(role)) {
     throw new ValidationError([{ field: "role", message: `must be one of ${ROLES.join(", ")}` }]);
@@ -242,5 +295,7 @@ export async function grantRole(deps: ServiceDeps, username: string, role: Role)
     .where(eq(users.username, username))
     .returning();
   if (!row) throw new NotFoundError("user");
+  // Access tokens carry the role: the ones issued before now must be renewed to get the new one.
+  await deps.revocations.markUserChanged(username);
   return toUser(row);
 }

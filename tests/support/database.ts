@@ -2,13 +2,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
-import { loadConfig } from "../../src/config/config.ts";
+import { type Config, loadConfig } from "../../src/config/config.ts";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client.ts";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/db/embedded.ts";
 import { runMigrations } from "../../src/db/migrate.ts";
+import { type JobQueueHandle, startJobQueue } from "../../src/jobs/boss.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
-import { buildServiceDeps } from "../../src/runtime/services.ts";
+import { buildServiceDeps, buildSharedStores } from "../../src/runtime/services.ts";
 import type { AuthDeps } from "../../src/services/context.ts";
+import { deleteKeys, type RedisRest, startRedisRest } from "./redis.ts";
 
 /**
  * The database of one `bun test` run. With TEST_DATABASE_URL (or DATABASE_URL) set, a
@@ -22,17 +24,30 @@ export interface TestDatabase {
   handle: DatabaseHandle;
   /** Every service dependency, on this database; bcrypt at its cheapest cost for speed. */
   deps: AuthDeps;
+  /** The configuration `deps` were built from: TEST_ENV plus the run's Redis, if any. */
+  config: Config;
+  /** The Upstash-compatible endpoint in front of REDIS_URL (undefined without REDIS_URL). */
+  redis: RedisRest | undefined;
+  /** Redis keys of this run start with this. */
+  redisPrefix: string;
+  /** pg-boss on this database: `deps.jobs` enqueues here; no worker runs unless a test starts one. */
+  jobs: JobQueueHandle;
   /** An extra empty database on the same server (dropped at teardown). */
   scratchDatabase(): Promise<string>;
   teardown(): Promise<void>;
 }
 
-/** The configuration tests run with: a random token key per run, the cheapest bcrypt cost. */
-export const TEST_CONFIG = loadConfig({
+/** The environment tests run with: a random token key per run, the cheapest bcrypt cost, and
+ * rate limits off (their own tests turn them on with small limits). */
+export const TEST_ENV: Record<string, string> = {
   NODE_ENV: "test",
   BCRYPT_COST: "4",
   TOKEN_SYMMETRIC_KEY: crypto.randomUUID().replaceAll("-", ""),
-});
+  RATE_LIMIT_ENABLED: "false",
+};
+
+/** TEST_ENV parsed (without Redis: `testDatabase().config` has the run's Redis too). */
+export const TEST_CONFIG = loadConfig(TEST_ENV);
 
 let current: Promise<TestDatabase> | undefined;
 
@@ -72,6 +87,18 @@ async function setUp(): Promise<TestDatabase> {
   const url = await createDatabase("bank_test");
   const handle = openDatabase({ url, poolMax: 20, applicationName: "bun-test" });
   await runMigrations(handle);
+  const jobs = await startJobQueue({ url, logger: silentLogger, applicationName: "bun-test-jobs" });
+
+  const redis = startRedisRest();
+  const config = redis
+    ? loadConfig({
+        ...TEST_ENV,
+        UPSTASH_REDIS_REST_URL: redis.url,
+        UPSTASH_REDIS_REST_TOKEN: redis.token,
+      })
+    : TEST_CONFIG;
+  const redisPrefix = `test:${process.pid}:${crypto.randomUUID().slice(0, 8)}:`;
+  const stores = buildSharedStores(config, silentLogger, { prefix: redisPrefix });
 
   return {
     source: process.env.TEST_DATABASE_URL
@@ -81,9 +108,23 @@ async function setUp(): Promise<TestDatabase> {
         : "embedded",
     url,
     handle,
-    deps: buildServiceDeps(TEST_CONFIG, { db: handle.db, logger: silentLogger }),
+    deps: buildServiceDeps(config, {
+      db: handle.db,
+      logger: silentLogger,
+      jobs: jobs.queue,
+      stores,
+    }),
+    config,
+    redis,
+    redisPrefix,
+    jobs,
     scratchDatabase: () => createDatabase("bank_scratch"),
     async teardown() {
+      await jobs.stop({ timeoutMs: 2_000 }).catch(() => {});
+      if (redis) {
+        await deleteKeys(redis.redisUrl, redisPrefix).catch(() => {});
+        await redis.stop();
+      }
       await handle.close();
       for (const name of created) {
         await admin.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {});

@@ -56,6 +56,10 @@ export const PROBLEM_CATALOG: Record<ErrorCode, { status: number; meaning: strin
     status: 422,
     meaning: "The verification link is wrong, unknown, already used or expired.",
   },
+  already_verified: {
+    status: 422,
+    meaning: "Your email address is already verified: there is nothing to send.",
+  },
   rate_limited: { status: 429, meaning: "Too many requests; wait `Retry-After` seconds." },
   unavailable: {
     status: 503,

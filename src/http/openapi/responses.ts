@@ -14,7 +14,7 @@ const PROBLEM_STATUSES = {
   409: "Conflict: `username_taken`, `email_taken`, `account_exists`, or `idempotency_in_progress`",
   413: "Body over 64 KiB (`payload_too_large`)",
   415: "The body is not `application/json` (`unsupported_media_type`)",
-  422: "Well-formed but against a business rule: `insufficient_funds`, `currency_mismatch`, `same_account`, `invalid_account`, `idempotency_key_reused`, `balance_limit_exceeded`, `verification_failed`",
+  422: "Well-formed but against a business rule: `insufficient_funds`, `currency_mismatch`, `same_account`, `invalid_account`, `idempotency_key_reused`, `balance_limit_exceeded`, `verification_failed`, `already_verified`",
   429: "Rate limited (`rate_limited`); see `Retry-After`",
   500: "Unexpected error (`internal`); details are logged under the request id, never returned",
   503: "A dependency (the database) is unavailable (`unavailable`); see `Retry-After`",

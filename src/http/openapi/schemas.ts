@@ -62,7 +62,7 @@ const Email = emailRule.openapi({
 });
 
 const Currency = z
-  .enum(CURRENCIES, { error: `must be one of ${CURRENCIES.join(", ")}` })
+  .enum(CURRENCIES, { error: expected(`one of ${CURRENCIES.join(", ")}`) })
   .openapi({ example: "USD", description: "Supported currencies (exact, upper case)" });
 
 const Amount = z
@@ -270,6 +270,15 @@ export const LoginResultSchema = z
     user: UserSchema,
   })
   .openapi("LoginResult");
+
+export const ResendVerificationResultSchema = z
+  .object({
+    queued: z.literal(true),
+    email: z
+      .string()
+      .openapi({ description: "Where the email goes", example: "alice@example.com" }),
+  })
+  .openapi("ResendVerificationResult");
 
 export const VerifyEmailResultSchema = z
   .object({ is_verified: z.literal(true) })

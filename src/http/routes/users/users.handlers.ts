@@ -1,9 +1,11 @@
 import {
   createUser as create,
   getUser,
+  resendVerification as resend,
   updateUser as update,
   verifyEmail as verify,
 } from "../../../services/users.ts";
+import { clientInfo } from "../../client-info.ts";
 import type { AppRouteHandler } from "../../create-router.ts";
 import type { AuthEnv } from "../../env.ts";
 import { userJson } from "../../presenters.ts";
@@ -11,12 +13,16 @@ import type * as routes from "./users.routes.ts";
 
 export const createUser: AppRouteHandler<typeof routes.createUser> = async (c) => {
   const body = c.req.valid("json");
-  const user = await create(c.var.deps.services, {
-    username: body.username,
-    password: body.password,
-    fullName: body.full_name,
-    email: body.email,
-  });
+  const user = await create(
+    c.var.deps.services,
+    {
+      username: body.username,
+      password: body.password,
+      fullName: body.full_name,
+      email: body.email,
+    },
+    clientInfo(c),
+  );
   return c.json(userJson(user), 201);
 };
 
@@ -40,4 +46,12 @@ export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c)
   const query = c.req.valid("query");
   await verify(c.var.deps.services, { emailId: query.email_id, secretCode: query.secret_code });
   return c.json({ is_verified: true as const }, 200);
+};
+
+export const resendVerification: AppRouteHandler<
+  typeof routes.resendVerification,
+  AuthEnv
+> = async (c) => {
+  const { email } = await resend(c.var.deps.services, c.var.actor);
+  return c.json({ queued: true as const, email }, 202);
 };

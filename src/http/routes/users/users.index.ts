@@ -5,5 +5,6 @@ import * as routes from "./users.routes.ts";
 export const usersRouter = createRouter()
   .openapi(routes.createUser, handlers.createUser)
   .openapi(routes.getMe, handlers.getMe)
+  .openapi(routes.resendVerification, handlers.resendVerification)
   .openapi(routes.updateUser, handlers.updateUser)
   .openapi(routes.verifyEmail, handlers.verifyEmail);

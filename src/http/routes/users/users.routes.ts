@@ -1,8 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
-import { requireAuth } from "../../middleware/require-auth.ts";
+import { requireAuth, requireAuthLimitedBy } from "../../middleware/require-auth.ts";
 import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
 import {
   CreateUserBody,
+  ResendVerificationResultSchema,
   UpdateUserBody,
   UsernameParams,
   UserSchema,
@@ -25,6 +26,22 @@ export const createUser = createRoute({
   responses: {
     201: json(UserSchema, "The new user"),
     ...problems(...BODY_PROBLEMS, 409, 429),
+  },
+});
+
+export const resendVerification = createRoute({
+  method: "post",
+  path: "/users/resend_verification",
+  operationId: "resendVerification",
+  tags,
+  summary: "Send the verification email again",
+  description:
+    "Queues a new verification email to the caller's current address. Rate limited per user; 422 `already_verified` when the address is verified.",
+  security,
+  middleware: requireAuthLimitedBy("resend_verification"),
+  responses: {
+    202: json(ResendVerificationResultSchema, "The email is queued"),
+    ...problems(...AUTH_PROBLEMS, 422, 429),
   },
 });
 

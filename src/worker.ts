@@ -1,0 +1,36 @@
+/**
+ * The job worker as a process of its own (`bun run worker`), for deployments that run it apart
+ * from the API (then set WORKER_ENABLED=false on the API). Stops gracefully on SIGTERM / SIGINT:
+ * running jobs finish (bounded by SHUTDOWN_TIMEOUT), then the pools close.
+ */
+import { startJobQueue } from "./jobs/boss.ts";
+import { startWorker } from "./jobs/worker.ts";
+import { connectDatabase } from "./runtime/database.ts";
+import { buildMailer } from "./runtime/mailer.ts";
+import { isWatchReload, loadConfigOrExit, loggerFor, onShutdownSignal } from "./runtime/startup.ts";
+
+const config = loadConfigOrExit(process.env);
+const logger = loggerFor(config).child({ process: "worker" });
+
+try {
+  const database = await connectDatabase(config, logger, {
+    applicationName: "simplebank-worker",
+    attachToRunning: true,
+  });
+  const jobs = await startJobQueue({ url: database.url, logger });
+  const mailer = buildMailer(config, logger);
+  await startWorker(
+    jobs,
+    { db: database.handle.db, logger, mailer, appBaseUrl: config.email.appBaseUrl },
+    { concurrency: config.workerConcurrency },
+  );
+  logger.info("job worker running", { concurrency: config.workerConcurrency, mailer: mailer.kind });
+
+  onShutdownSignal(logger, async (signal) => {
+    await jobs.stop({ timeoutMs: config.shutdownTimeout });
+    await database.close({ keepEmbeddedRunning: isWatchReload(signal) });
+  });
+} catch (error) {
+  logger.error("worker start-up failed", { error });
+  process.exit(1);
+}
