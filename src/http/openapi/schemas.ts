@@ -87,13 +87,13 @@ const Amount = z
     maximum: MAX_AMOUNT,
   });
 
-const BodyId = (description: string) =>
+const BodyId = (description: string, example = 42) =>
   z
     .number({ error: expected("a positive integer") })
     .int({ error: "must be a positive integer" })
     .min(1, { error: "must be a positive integer" })
     .max(MAX_ID, { error: `must be at most ${MAX_ID}` })
-    .openapi({ description, example: 42, minimum: 1, maximum: MAX_ID });
+    .openapi({ description, example, minimum: 1, maximum: MAX_ID });
 
 /** An integer in a URL (path or query): digits only, then range-checked. */
 const urlInteger = (options: {
@@ -216,7 +216,10 @@ export const RenewAccessTokenBody = z
       .string({ error: expected("a string") })
       .min(1, { error: "is required" })
       .max(4096, { error: "is too long" })
-      .openapi({ description: "The refresh token from login or the last renewal" }),
+      .openapi({
+        description: "The refresh token from login or the last renewal",
+        example: "v4.local.Q2xpZW50LXNpZGUtZXhhbXBsZS1vbmx5",
+      }),
   })
   .openapi("RenewAccessTokenRequest");
 
@@ -239,7 +242,7 @@ export const CashBody = z
 export const TransferBody = z
   .strictObject({
     from_account_id: BodyId("Your account, debited"),
-    to_account_id: BodyId("The account credited"),
+    to_account_id: BodyId("The account credited", 43),
     amount: Amount,
     currency: Currency,
   })
