@@ -24,6 +24,16 @@ import { MAX_PAGE_SIZE } from "../../services/pagination.ts";
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
+/**
+ * A domain rule, ready for `.openapi()`. Zod 4 copies methods onto each schema when it is
+ * built, so a rule built before @hono/zod-openapi extended zod (any import order that loads
+ * src/domain before this file) has no `.openapi`; a fresh instance of the same definition has.
+ */
+function documentable<T extends z.ZodType>(rule: T): T {
+  const Schema = rule.constructor as new (def: T["_zod"]["def"]) => T;
+  return new Schema(rule._zod.def);
+}
+
 // ---- building blocks -------------------------------------------------------------------
 
 const Timestamp = z
@@ -33,13 +43,13 @@ const Timestamp = z
 const Id = (description: string) =>
   z.number().int().min(1).openapi({ description, example: 42, minimum: 1, maximum: MAX_ID });
 
-export const Username = usernameRule.openapi({
+export const Username = documentable(usernameRule).openapi({
   pattern: "^[a-z0-9_]{3,100}$",
   example: "alice",
   description: "3 to 100 lowercase letters, digits or underscores",
 });
 
-const Password = passwordRule.openapi({
+const Password = documentable(passwordRule).openapi({
   format: "password",
   minLength: MIN_PASSWORD_BYTES,
   maxLength: MAX_PASSWORD_BYTES,
@@ -47,14 +57,14 @@ const Password = passwordRule.openapi({
   example: "correct horse battery",
 });
 
-const FullName = fullNameRule.openapi({
+const FullName = documentable(fullNameRule).openapi({
   minLength: 1,
   maxLength: MAX_FULL_NAME_LENGTH,
   description: "Letters of any script, spaces, apostrophes, hyphens and periods",
   example: "Alice Liddell",
 });
 
-const Email = emailRule.openapi({
+const Email = documentable(emailRule).openapi({
   format: "email",
   maxLength: MAX_EMAIL_LENGTH,
   description: "Unique, compared case-insensitively",
@@ -77,13 +87,13 @@ const Amount = z
     maximum: MAX_AMOUNT,
   });
 
-const BodyId = (description: string) =>
+const BodyId = (description: string, example = 42) =>
   z
     .number({ error: expected("a positive integer") })
     .int({ error: "must be a positive integer" })
     .min(1, { error: "must be a positive integer" })
     .max(MAX_ID, { error: `must be at most ${MAX_ID}` })
-    .openapi({ description, example: 42, minimum: 1, maximum: MAX_ID });
+    .openapi({ description, example, minimum: 1, maximum: MAX_ID });
 
 /** An integer in a URL (path or query): digits only, then range-checked. */
 const urlInteger = (options: {
@@ -170,7 +180,7 @@ export const VerifyEmailQuery = z.object({
     param: { name: "email_id", in: "query" },
     example: "1",
   }),
-  secret_code: secretCodeRule.openapi({
+  secret_code: documentable(secretCodeRule).openapi({
     param: { name: "secret_code", in: "query" },
     description: "From the verification link",
     example: "Zq3oK2p9yGQ1w8sV4bXcTg",
@@ -206,7 +216,10 @@ export const RenewAccessTokenBody = z
       .string({ error: expected("a string") })
       .min(1, { error: "is required" })
       .max(4096, { error: "is too long" })
-      .openapi({ description: "The refresh token from login or the last renewal" }),
+      .openapi({
+        description: "The refresh token from login or the last renewal",
+        example: "v4.local.Q2xpZW50LXNpZGUtZXhhbXBsZS1vbmx5",
+      }),
   })
   .openapi("RenewAccessTokenRequest");
 
@@ -229,7 +242,7 @@ export const CashBody = z
 export const TransferBody = z
   .strictObject({
     from_account_id: BodyId("Your account, debited"),
-    to_account_id: BodyId("The account credited"),
+    to_account_id: BodyId("The account credited", 43),
     amount: Amount,
     currency: Currency,
   })

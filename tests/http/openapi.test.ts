@@ -1,0 +1,298 @@
+import { beforeAll, describe, expect, test } from "bun:test";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { ERROR_CODES } from "../../src/domain/errors.ts";
+import type { AppType } from "../../src/http/app.ts";
+import { call, expectProblem, testApp } from "../support/app.ts";
+
+/**
+ * GET /openapi.json is complete and true (contract, "Operational endpoints"): valid OpenAPI
+ * 3.1, every route the app serves is documented and every documented operation is served,
+ * every error documented as problem+json, security and problem codes as the code has them.
+ */
+
+interface Operation {
+  operationId?: string;
+  tags?: string[];
+  summary?: string;
+  security?: Record<string, string[]>[];
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> };
+  responses: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+}
+
+interface Schema {
+  $ref?: string;
+  type?: string;
+  enum?: string[];
+  example?: unknown;
+  properties?: Record<string, Schema>;
+  required?: string[];
+}
+
+interface Document {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: {
+    schemas: Record<string, Schema>;
+    securitySchemes?: Record<string, { type: string; scheme?: string }>;
+  };
+}
+
+const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const PROBLEM_REF = "#/components/schemas/Problem";
+
+let app: AppType;
+let doc: Document;
+let operations: { method: string; path: string; operation: Operation }[];
+
+beforeAll(async () => {
+  app = await testApp();
+  const reply = await call<Document>("GET", "/openapi.json");
+  expect(reply.status).toBe(200);
+  expect(reply.headers.get("Content-Type") ?? "").toContain("application/json");
+  doc = reply.body;
+  operations = Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => METHODS.includes(method))
+      .map(([method, operation]) => ({ method, path, operation })),
+  );
+});
+
+const resolve = (schema: Schema | undefined): Schema => {
+  if (!schema?.$ref) return schema ?? {};
+  const name = schema.$ref.replace("#/components/schemas/", "");
+  const target = doc.components.schemas[name];
+  if (!target) throw new Error(`dangling $ref ${schema.$ref}`);
+  return resolve(target);
+};
+
+const label = (o: { method: string; path: string }) => `${o.method.toUpperCase()} ${o.path}`;
+
+/** Runs `check` on every operation and reports all the ones that fail, by name. */
+function everyOperation(check: (o: (typeof operations)[number]) => string | undefined) {
+  const failures = operations.flatMap((o) => {
+    const problem = check(o);
+    return problem ? [`${label(o)}: ${problem}`] : [];
+  });
+  expect(failures).toEqual([]);
+}
+
+describe("the document", () => {
+  test("is valid OpenAPI 3.1 (@seriousme/openapi-schema-validator)", async () => {
+    const validator = new Validator();
+    const result = await validator.validate(doc as unknown as Record<string, unknown>);
+    if (!result.valid) throw new Error(JSON.stringify(result.errors, null, 2));
+    expect(validator.version).toBe("3.1");
+    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+  });
+
+  test("every $ref resolves", () => {
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1] ?? "");
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of new Set(refs)) expect(() => resolve({ $ref: ref })).not.toThrow();
+  });
+});
+
+describe("routes and operations match", () => {
+  /** What the app really routes: method + OpenAPI path, minus middleware and the docs' own files. */
+  const registered = () => {
+    const routes = app.routes
+      .filter((r) => r.method !== "ALL")
+      .filter(
+        (r) => r.path !== "/openapi.json" && r.path !== "/docs" && !r.path.startsWith("/docs/"),
+      )
+      .map((r) => `${r.method.toUpperCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
+    return [...new Set(routes)].sort();
+  };
+
+  test("every route the app registers is documented, and nothing else is", () => {
+    const documented = operations.map(label).sort();
+    expect(registered().length).toBeGreaterThanOrEqual(19);
+    expect(documented).toEqual(registered());
+  });
+
+  test("every documented operation is really served (not 404, not 405)", async () => {
+    const failures: string[] = [];
+    for (const o of operations) {
+      const path = o.path
+        .replace("{code}", "not_found")
+        .replace("{username}", "alice")
+        .replace(/\{[^}]+\}/g, "1");
+      const reply = await call(o.method.toUpperCase(), path);
+      const code = (reply.body as { code?: string }).code;
+      if (
+        reply.status === 405 ||
+        (reply.status === 404 && /no route/.test(JSON.stringify(reply.body)))
+      ) {
+        failures.push(`${label(o)} → ${reply.status} ${code}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
+describe("every operation", () => {
+  test("has an operationId (unique), tags and a summary", () => {
+    everyOperation(({ operation }) => {
+      if (!operation.operationId) return "no operationId";
+      if (!operation.tags?.length) return "no tags";
+      if (!operation.summary) return "no summary";
+      return undefined;
+    });
+    const ids = operations.map((o) => o.operation.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test("its tags are declared at the top of the document", () => {
+    const declared = new Set(
+      ((doc as unknown as { tags?: { name: string }[] }).tags ?? []).map((t) => t.name),
+    );
+    everyOperation(({ operation }) => {
+      const unknown = (operation.tags ?? []).filter((t) => !declared.has(t));
+      return unknown.length > 0 ? `undeclared tags ${unknown.join(", ")}` : undefined;
+    });
+  });
+
+  test("documents at least one 4xx (if it takes any input), and 500 and 503", () => {
+    everyOperation(({ path, operation }) => {
+      // Liveness does no I/O and takes no input (contract): it documents only its 200.
+      if (path === "/healthz") return undefined;
+      const statuses = Object.keys(operation.responses);
+      // /readyz takes nothing (no parameters, body or token): no 4xx of its own.
+      const takesInput =
+        operation.requestBody !== undefined ||
+        (operation.security?.length ?? 0) > 0 ||
+        ((operation as { parameters?: unknown[] }).parameters?.length ?? 0) > 0;
+      if (takesInput && !statuses.some((s) => /^4\d\d$/.test(s))) return "no 4xx response";
+      if (!statuses.includes("500")) return "no 500 response";
+      if (!statuses.includes("503")) return "no 503 response";
+      return undefined;
+    });
+  });
+
+  test("documents every error response as application/problem+json referencing Problem", () => {
+    everyOperation(({ operation }) => {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (!/^[45]\d\d$/.test(status)) continue;
+        const content = Object.keys(response.content ?? {});
+        if (content.join() !== "application/problem+json") return `${status}: content ${content}`;
+        const ref = response.content?.["application/problem+json"]?.schema?.$ref;
+        if (ref !== PROBLEM_REF) return `${status}: schema ${ref}`;
+      }
+      return undefined;
+    });
+  });
+
+  test("protected operations document 401; 429 and 503 document Retry-After", () => {
+    everyOperation(({ operation }) => {
+      if (operation.security?.length && !operation.responses["401"]) return "protected, no 401";
+      for (const status of ["429", "503"]) {
+        const response = operation.responses[status] as
+          | { headers?: Record<string, unknown> }
+          | undefined;
+        if (response && !response.headers?.["Retry-After"]) return `${status} without Retry-After`;
+      }
+      return undefined;
+    });
+  });
+
+  test("JSON request bodies are `required: true`, and such operations document 400, 413, 415", () => {
+    everyOperation(({ operation }) => {
+      if (!operation.requestBody) return undefined;
+      if (operation.requestBody.required !== true) return "requestBody not required";
+      if (!operation.requestBody.content?.["application/json"]) return "body is not JSON";
+      for (const status of ["400", "413", "415"]) {
+        if (!operation.responses[status]) return `no ${status}`;
+      }
+      return undefined;
+    });
+  });
+
+  test("request body schemas have an example for every property", () => {
+    const bodies = operations.filter((o) => o.operation.requestBody);
+    expect(bodies.length).toBeGreaterThanOrEqual(8);
+    everyOperation(({ operation }) => {
+      const schema = operation.requestBody?.content?.["application/json"]?.schema;
+      if (!schema) return undefined;
+      const resolved = resolve(schema);
+      if (resolved.example !== undefined) return undefined;
+      const missing = Object.entries(resolved.properties ?? {})
+        .filter(([, property]) => resolve(property).example === undefined)
+        .map(([name]) => name);
+      return missing.length > 0 ? `no example for ${missing.join(", ")}` : undefined;
+    });
+  });
+
+  test("the transfer example is a plausible request (not from an account to itself)", () => {
+    const properties = resolve({ $ref: "#/components/schemas/TransferRequest" }).properties ?? {};
+    expect(properties.from_account_id?.example).toBeDefined();
+    expect(properties.from_account_id?.example).not.toEqual(properties.to_account_id?.example);
+  });
+});
+
+describe("security", () => {
+  test("bearerAuth exists in components.securitySchemes as HTTP bearer", () => {
+    expect(doc.components.securitySchemes?.bearerAuth).toMatchObject({
+      type: "http",
+      scheme: "bearer",
+    });
+  });
+
+  test("protected operations require bearerAuth and nothing else", () => {
+    const protectedOps = operations.filter((o) => o.operation.security?.length);
+    expect(protectedOps.length).toBeGreaterThanOrEqual(12);
+    everyOperation(({ operation }) => {
+      if (!operation.security) return undefined;
+      const schemes = operation.security.flatMap((requirement) => Object.keys(requirement));
+      if (schemes.join() !== "bearerAuth") return `security ${JSON.stringify(operation.security)}`;
+      return undefined;
+    });
+  });
+
+  test("every security requirement names a declared scheme", () => {
+    const declared = Object.keys(doc.components.securitySchemes ?? {});
+    everyOperation(({ operation }) => {
+      const unknown = (operation.security ?? [])
+        .flatMap((requirement) => Object.keys(requirement))
+        .filter((name) => !declared.includes(name));
+      return unknown.length > 0 ? `unknown schemes ${unknown}` : undefined;
+    });
+  });
+});
+
+describe("problem codes", () => {
+  test("the Problem schema's `code` enum is exactly ERROR_CODES", () => {
+    const problem = doc.components.schemas.Problem;
+    expect(problem?.required).toEqual(
+      expect.arrayContaining(["type", "title", "status", "detail", "code"]),
+    );
+    const code = resolve(problem?.properties?.code);
+    expect(code.enum).toEqual([...ERROR_CODES]);
+  });
+
+  test("every problem code has its /problems/{code} page (200 text/html)", async () => {
+    for (const code of ERROR_CODES) {
+      const reply = await call("GET", `/problems/${code}`);
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get("Content-Type") ?? "").toStartWith("text/html");
+      expect(String(reply.body)).toContain(code);
+    }
+  });
+
+  test("an unknown problem code → 400 validation_failed on `code`", async () => {
+    for (const code of ["no_such_code", "NOT_FOUND", "x"]) {
+      const reply = await call("GET", `/problems/${code}`);
+      expectProblem(reply, 400, "validation_failed");
+      expect((reply.body as { errors: { field: string }[] }).errors.map((e) => e.field)).toEqual([
+        "code",
+      ]);
+    }
+  });
+
+  test("every documented problem `type` is the /problems/{code} of its code", async () => {
+    const reply = await call("GET", "/no/such/route");
+    const body = reply.body as { type: string; code: string };
+    expect(body.type).toBe(`/problems/${body.code}`);
+    const page = await call("GET", body.type);
+    expect(page.status).toBe(200);
+  });
+});
