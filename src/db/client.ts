@@ -24,6 +24,10 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseHandle {
   const sql = postgres(options.url, {
     max: options.poolMax,
     onnotice: () => {},
+    // While the database is unreachable, fail fast (503) and retry connecting often, so the
+    // service is back within seconds of the database (postgres.js waits up to 20 s by default).
+    connect_timeout: 5,
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 2),
     // UTC keeps Postgres' timestamp text free of local offsets (see db/timestamp.ts).
     connection: { application_name: options.applicationName ?? "simplebank", TimeZone: "UTC" },
   });

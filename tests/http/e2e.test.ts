@@ -81,11 +81,15 @@ async function register(): Promise<Customer & { password: string }> {
     }),
     201,
   );
+  return { username, password, token: await logIn(username, password) };
+}
+
+async function logIn(username: string, password: string): Promise<string> {
   const login = await ok<{ access_token: string }>(
     http("POST", "/users/login", { body: { username, password } }),
     200,
   );
-  return { username, password, token: login.access_token };
+  return login.access_token;
 }
 
 /** Every item of a paginated list, 100 at a time. */
@@ -122,8 +126,10 @@ describe("end to end over HTTP", () => {
 
     const alice = await register();
     const bob = await register();
-    const banker = await register();
-    await grantRole((await testDatabase()).deps, banker.username, "banker");
+    const registered = await register();
+    await grantRole((await testDatabase()).deps, registered.username, "banker");
+    // The role travels in the access token: log in again to get a banker's token.
+    const banker = { ...registered, token: await logIn(registered.username, registered.password) };
 
     const aliceAccount = await ok<Account>(
       http("POST", "/accounts", { token: alice.token, body: { currency: "USD" } }),
