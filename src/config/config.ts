@@ -182,7 +182,7 @@ const schema = z.object({
         error: 'must be an address such as "Simple Bank <no-reply@example.com>"',
       }),
   ),
-  APP_BASE_URL: httpUrl("http://localhost:8080"),
+  APP_BASE_URL: httpUrl(),
   UPSTASH_REDIS_REST_URL: httpUrl(),
   UPSTASH_REDIS_REST_TOKEN: optionalString,
   RATE_LIMIT_ENABLED: boolean(true),
@@ -267,7 +267,7 @@ export interface Config {
     resendApiKey: string | undefined;
     resendBaseUrl: string;
     from: string;
-    /** Verification links are `${appBaseUrl}/verify_email?...`. */
+    /** Verification links are `${appBaseUrl}/verify_email?...`; default: this server on PORT. */
     appBaseUrl: string;
   };
   /** Redis over HTTP (Upstash REST). Unset: in-process stores (one instance only). */
@@ -336,7 +336,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       resendApiKey: e.RESEND_API_KEY,
       resendBaseUrl: e.RESEND_BASE_URL ?? "https://api.resend.com",
       from: e.EMAIL_FROM,
-      appBaseUrl: e.APP_BASE_URL ?? "http://localhost:8080",
+      appBaseUrl: e.APP_BASE_URL ?? `http://localhost:${e.PORT}`,
     },
     redis:
       e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
