@@ -147,6 +147,8 @@ describe("loadConfig parses good values", () => {
       ...DEFAULTS,
       nodeEnv: "test",
       port: 9000,
+      // Verification links point at this server unless APP_BASE_URL says otherwise.
+      email: { ...DEFAULTS.email, appBaseUrl: "http://localhost:9000" },
       databaseUrl: "postgres://u@h:5432/db",
       databasePoolMax: 25,
       embeddedPostgresDir: "/tmp/pg",
