@@ -102,30 +102,31 @@ export interface CashInput {
 }
 
 /** Banker only: cash in, as a transfer from the currency's treasury to a customer account. */
-export async function deposit(
+export function deposit(
   deps: ServiceDeps,
   actor: Actor,
   input: CashInput,
 ): Promise<TransferResult> {
-  assertBanker(actor, "post deposits");
-  validateCash(input);
-  return inTransaction(deps, async (tx) => {
-    const bankId = await treasuryId(tx, input.currency);
-    const locked = await lockAccounts(tx, [bankId, input.accountId]);
-    const account = checkCashAccount(locked.get(input.accountId), input.currency);
-    const treasury = locked.get(bankId);
-    if (!treasury) throw new Error("treasury account vanished");
-    return present(actor, await postTransfer(tx, treasury, account, input.amount));
-  });
+  return moveCash(deps, actor, input, "in");
 }
 
-/** Banker only: cash out, as a transfer from a customer account to the treasury. */
-export async function withdraw(
+/** Banker only: cash out, as a transfer from a customer account to the treasury (funds checked). */
+export function withdraw(
   deps: ServiceDeps,
   actor: Actor,
   input: CashInput,
 ): Promise<TransferResult> {
-  assertBanker(actor, "post withdrawals");
+  return moveCash(deps, actor, input, "out");
+}
+
+/** Deposits and withdrawals: the account and its currency's treasury, locked in id order. */
+async function moveCash(
+  deps: ServiceDeps,
+  actor: Actor,
+  input: CashInput,
+  direction: "in" | "out",
+): Promise<TransferResult> {
+  assertBanker(actor, direction === "in" ? "post deposits" : "post withdrawals");
   validateCash(input);
   return inTransaction(deps, async (tx) => {
     const bankId = await treasuryId(tx, input.currency);
@@ -133,6 +134,9 @@ export async function withdraw(
     const account = checkCashAccount(locked.get(input.accountId), input.currency);
     const treasury = locked.get(bankId);
     if (!treasury) throw new Error("treasury account vanished");
+    if (direction === "in") {
+      return present(actor, await postTransfer(tx, treasury, account, input.amount));
+    }
     assertFunds(account, input.amount);
     return present(actor, await postTransfer(tx, account, treasury, input.amount));
   });
