@@ -267,6 +267,24 @@ describe("the resend mailer (real SDK) against the capture server", () => {
     }
   });
 
+  test("resend's 409s: a payload changed under one key is permanent; the same key still in progress is not", async () => {
+    const cases: [string, boolean][] = [
+      ["invalid_idempotent_request", true],
+      ["concurrent_idempotent_requests", false],
+    ];
+    for (const [name, permanent] of cases) {
+      capture.respondWith(409, { statusCode: 409, name, message: `scripted ${name}` });
+      const error = await mailer()
+        .send(email(`${name}@example.com`))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(MailerError);
+      expect(error).toMatchObject({ status: 409, permanent });
+    }
+  });
+
   test("an unreachable provider is a transient failure", async () => {
     const gone = startEmailCapture();
     const baseUrl = gone.baseUrl;
