@@ -28,6 +28,7 @@ export async function startWorker(
       batchSize: 1,
       localConcurrency: options.concurrency,
       perJobResults: true,
+      includeMetadata: true,
       pollingIntervalSeconds,
     },
     async (jobs) => {
@@ -48,7 +49,14 @@ export async function startWorker(
           }
           results.push({ id: job.id, status: outcome.status, output: outcome.output });
         } catch (error) {
-          log.warn("job failed: it will be retried while it has retries left", { error });
+          if (job.retryCount < job.retryLimit) {
+            log.warn("job failed: it will be retried", {
+              error,
+              retries_left: job.retryLimit - job.retryCount,
+            });
+          } else {
+            log.error("job failed and has no retries left: to the dead-letter queue", { error });
+          }
           throw error;
         }
       }
@@ -58,13 +66,17 @@ export async function startWorker(
 
   await boss.work(
     QUEUES.sendVerifyEmailDead,
-    { batchSize: 10, pollingIntervalSeconds },
+    { batchSize: 10, includeMetadata: true, pollingIntervalSeconds },
     async (jobs) => {
       for (const job of jobs) {
+        // Named by the job that failed (its id and type), not by its copy in this queue.
         deps.logger.error("dead-lettered job: the email was never sent", {
-          job_id: job.id,
-          job_type: QUEUES.sendVerifyEmail,
+          job_id: job.sourceId ?? job.id,
+          job_type: job.sourceName ?? QUEUES.sendVerifyEmail,
+          dead_letter_job_id: job.id,
+          attempts: (job.sourceRetryCount ?? 0) + 1,
           data: job.data,
+          output: job.sourceOutput,
         });
       }
     },

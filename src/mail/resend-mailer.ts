@@ -26,7 +26,14 @@ export function createResendMailer(options: ResendMailerOptions): Mailer {
       );
       if (error || !data) {
         const status = typeof error?.statusCode === "number" ? error.statusCode : null;
-        const permanent = status !== null && status >= 400 && status < 500 && status !== 429;
+        // 4xx is the request's own fault, except 429 (rate or quota) and resend's 409
+        // `concurrent_idempotent_requests` (the same key still in progress: "try again later").
+        const permanent =
+          status !== null &&
+          status >= 400 &&
+          status < 500 &&
+          status !== 429 &&
+          error?.name !== "concurrent_idempotent_requests";
         throw new MailerError(
           `resend refused the email${status ? ` (HTTP ${status})` : ""}: ${error?.message ?? "no reply"}`,
           permanent,
