@@ -5,8 +5,16 @@ import type { RedisBreaker } from "./upstash.ts";
 /**
  * Revoked sessions and changed users in HTTP Redis, shared by every instance: a logout is
  * honoured everywhere at once. Entries live as long as an access token can (the TTL), after
- * which every token they could concern has expired anyway. One check is ONE round trip (MGET).
+ * which every token they could concern has expired anyway. One check is ONE round trip.
  */
+/**
+ * The check reads both keys (an MGET), sent as a script on purpose: @upstash/redis
+ * auto-pipelines reads (MGET) and writes (EVAL, EVALSHA) in SEPARATE batches, so a plain MGET
+ * would cost a second HTTP round trip next to the rate limit's EVALSHA. As EVAL it joins the
+ * rate limit's batch: revocation check + rate limit = one round trip.
+ */
+const CHECK_SCRIPT = "return redis.call('MGET', KEYS[1], KEYS[2])";
+
 export function createRedisRevocations(options: {
   redis: Redis;
   breaker: RedisBreaker;
@@ -22,9 +30,10 @@ export function createRedisRevocations(options: {
     async check(token) {
       if (!breaker.available()) return "unknown";
       try {
-        const [revoked, changedAt] = await redis.mget<[unknown, unknown]>(
-          sessionKey(token.sessionId),
-          userKey(token.username),
+        const [revoked, changedAt] = await redis.eval<[], [unknown, unknown]>(
+          CHECK_SCRIPT,
+          [sessionKey(token.sessionId), userKey(token.username)],
+          [],
         );
         breaker.succeeded();
         return statusOf(revoked !== null, changedAt, token.issuedAt);
