@@ -93,6 +93,16 @@ export function createRedisRateLimiter(options: {
         breaker.failed(error, `rate limit ${name}`);
       }
     },
+    async refund(name, key) {
+      if (!breaker.available()) return;
+      try {
+        // A negative rate gives tokens back (the script decrements the current window).
+        await limiterFor(name).limit(key, { rate: -1 });
+        breaker.succeeded();
+      } catch (error) {
+        breaker.failed(error, `rate limit ${name}`);
+      }
+    },
   };
 }
 
@@ -150,6 +160,10 @@ export function createMemoryRateLimiter(
     },
     async reset(name, key) {
       windows.delete(`${name}\u0000${key}`);
+    },
+    async refund(name, key) {
+      // As @upstash/ratelimit does: the current window's count goes down by one.
+      windowOf(name, key).entry.count -= 1;
     },
   };
 }
