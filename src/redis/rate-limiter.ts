@@ -93,6 +93,16 @@ export function createRedisRateLimiter(options: {
         breaker.failed(error, `rate limit ${name}`);
       }
     },
+    async refund(name, key) {
+      if (!breaker.available()) return;
+      try {
+        // A negative rate gives tokens back (the script decrements the current window).
+        await limiterFor(name).limit(key, { rate: -1 });
+        breaker.succeeded();
+      } catch (error) {
+        breaker.failed(error, `rate limit ${name}`);
+      }
+    },
   };
 }
 
@@ -120,7 +130,8 @@ export function createMemoryRateLimiter(
       if (windows.size > 100_000) prune(time);
     }
     const overlap = 1 - (time - start) / windowMs;
-    const used = entry.previous * overlap + entry.count;
+    // Rounded down, as @upstash/ratelimit's script does: both stores give the same answers.
+    const used = Math.floor(entry.previous * overlap) + entry.count;
     return { entry, used, resetAt: start + windowMs };
   };
 
@@ -138,17 +149,21 @@ export function createMemoryRateLimiter(
       const { entry, used, resetAt } = windowOf(name, key);
       const allowed = used + 1 <= limit;
       if (allowed) entry.count += 1;
-      const remaining = Math.max(0, Math.floor(limit - used - (allowed ? 1 : 0)));
+      const remaining = Math.max(0, limit - used - (allowed ? 1 : 0));
       return { allowed, limit, remaining, resetAt };
     },
     async peek(name, key) {
       const { limit } = rules[name];
       const { used, resetAt } = windowOf(name, key);
-      const remaining = Math.max(0, Math.floor(limit - used));
+      const remaining = Math.max(0, limit - used);
       return { allowed: used + 1 <= limit, limit, remaining, resetAt };
     },
     async reset(name, key) {
       windows.delete(`${name}\u0000${key}`);
+    },
+    async refund(name, key) {
+      // As @upstash/ratelimit does: the current window's count goes down by one.
+      windowOf(name, key).entry.count -= 1;
     },
   };
 }

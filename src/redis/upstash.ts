@@ -48,6 +48,8 @@ export function createRedisBreaker(logger: Logger, now: () => number = Date.now)
       }
     },
     succeeded() {
+      // Any answer proves Redis reachable: stop skipping it at once.
+      downUntil = 0;
       if (down) {
         down = false;
         logger.info("Redis is reachable again");

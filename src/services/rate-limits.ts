@@ -38,6 +38,8 @@ export interface RateLimiter {
   peek(name: RateLimitName, key: string): Promise<RateLimitDecision>;
   /** Forgets `key`'s count (a successful login clears its failures). */
   reset(name: RateLimitName, key: string): Promise<void>;
+  /** Gives back one hit of `key` (an attempt that turned out not to count). */
+  refund(name: RateLimitName, key: string): Promise<void>;
 }
 
 /** Throws 429 `rate_limited` for a decision over the limit. */
@@ -57,4 +59,5 @@ export const noRateLimits: RateLimiter = {
     return { allowed: true, limit: 0, remaining: 0, resetAt: 0 };
   },
   async reset() {},
+  async refund() {},
 };

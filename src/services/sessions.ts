@@ -54,32 +54,39 @@ export async function login(
     ["username", usernameRule, input.username],
     ["password", passwordRule, input.password],
   ]);
-  // Failed logins are limited per username and per client IP: refuse at once while either is
-  // over its limit (both checked in one Redis round trip), count each failure against both.
+  // Logins are limited per username and per client IP. Every attempt is counted BEFORE the
+  // password is checked (both limits in one Redis round trip): parallel guesses cannot all slip
+  // past a check made before any of them had failed. An attempt refused by one limit gives the
+  // other its count back; a successful login gives both back and forgives the username's
+  // earlier failures, so only failures add up.
   const now = deps.clock.now();
   const [byName, byIp] = await Promise.all([
-    deps.limiter.peek("login_username", input.username),
-    deps.limiter.peek("login_ip", client.clientIp),
+    deps.limiter.hit("login_username", input.username),
+    deps.limiter.hit("login_ip", client.clientIp),
   ]);
-  assertAllowed(byName, now);
-  assertAllowed(byIp, now);
-  const failed = async () => {
+  if (!byName.allowed || !byIp.allowed) {
     await Promise.all([
-      deps.limiter.hit("login_username", input.username),
-      deps.limiter.hit("login_ip", client.clientIp),
+      byName.allowed ? deps.limiter.refund("login_username", input.username) : undefined,
+      byIp.allowed ? deps.limiter.refund("login_ip", client.clientIp) : undefined,
     ]);
-    return INVALID_CREDENTIALS();
-  };
+    assertAllowed(byName, now);
+    assertAllowed(byIp, now);
+  }
 
   const [row] = await deps.db.select().from(users).where(eq(users.username, input.username));
   if (!row || row.username === SYSTEM_USERNAME) {
     await deps.passwords.verify(input.password, await dummyHash(deps.passwords));
-    throw await failed();
+    throw INVALID_CREDENTIALS();
   }
   if (!(await deps.passwords.verify(input.password, row.hashedPassword))) {
-    throw await failed();
+    throw INVALID_CREDENTIALS();
   }
-  if (byName.remaining < byName.limit) await deps.limiter.reset("login_username", input.username);
+  await Promise.all([
+    byName.remaining < byName.limit - 1
+      ? deps.limiter.reset("login_username", input.username)
+      : deps.limiter.refund("login_username", input.username),
+    deps.limiter.refund("login_ip", client.clientIp),
+  ]);
   const user = toUser(row);
   const sessionId = randomUUID();
   const pair = await issueTokens(deps, {

@@ -298,7 +298,8 @@ describe("POST /users/login", () => {
     expect((await attempt(user.username, user.password)).verifies).toBe(1);
   });
 
-  test.todo("failed logins are rate limited per username and per IP (429 with Retry-After)");
+  // Failed logins rate limited per username and per IP (429 with Retry-After): see
+  // tests/http/rate-limits.test.ts.
 });
 
 // ---- POST /tokens/renew_access ----------------------------------------------------------

@@ -1,4 +1,4 @@
-import { RedisClient } from "bun";
+import { RedisClient, type Server, type TCPSocketListener } from "bun";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { createRedisRestHandler } from "../../src/redis-rest/handler.ts";
 import { RedisPool } from "../../src/redis-rest/redis-pool.ts";
@@ -18,6 +18,17 @@ export interface RedisRest {
   redisUrl: string;
   /** CLIENT SETNAME of the endpoint's connections, unique to this instance. */
   clientName: string;
+  /** HTTP requests the endpoint received so far (a command, pipeline or transaction each). */
+  requests(): number;
+  /**
+   * An outage of the endpoint: it stops serving, and until `resume()` its port accepts
+   * connections and drops them at once (as a crashed proxy's would), counting them.
+   */
+  pause(): Promise<void>;
+  /** Serves again on the same port. */
+  resume(): Promise<void>;
+  /** Connections dropped while paused (every attempt a client made to reach it). */
+  droppedConnections(): number;
   stop(): Promise<void>;
 }
 
@@ -41,18 +52,51 @@ export function startRedisRest(options: { redisUrl?: string } = {}): RedisRest |
   const clientName = `redis-rest-test-${id}`;
   const token = `test-token-${id}`;
   const pool = new RedisPool({ server, logger: silentLogger, clientName });
-  const http = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: createRedisRestHandler({ redis: pool, token, logger: silentLogger }),
-  });
+  const handler = createRedisRestHandler({ redis: pool, token, logger: silentLogger });
+  let requests = 0;
+  let dropped = 0;
+  const serve = (port: number) =>
+    Bun.serve({
+      hostname: "127.0.0.1",
+      port,
+      fetch(request) {
+        requests += 1;
+        return handler(request);
+      },
+    });
+  let http: Server<undefined> | undefined = serve(0);
+  let outage: TCPSocketListener | undefined;
+  const port = http.port ?? 0;
   return {
-    url: `http://127.0.0.1:${http.port}`,
+    url: `http://127.0.0.1:${port}`,
     token,
     redisUrl,
     clientName,
+    requests: () => requests,
+    droppedConnections: () => dropped,
+    async pause() {
+      await http?.stop(true);
+      http = undefined;
+      outage ??= Bun.listen({
+        hostname: "127.0.0.1",
+        port,
+        socket: {
+          open(socket) {
+            dropped += 1;
+            socket.terminate();
+          },
+          data() {},
+        },
+      });
+    },
+    async resume() {
+      outage?.stop(true);
+      outage = undefined;
+      http ??= serve(port);
+    },
     async stop() {
-      await http.stop(true);
+      outage?.stop(true);
+      await http?.stop(true);
       await pool.close();
     },
   };

@@ -1,0 +1,63 @@
+import { describe, expect, test } from "bun:test";
+import { createRedisBreaker } from "../../src/redis/upstash.ts";
+import { captureLogger } from "../support/instances.ts";
+
+/**
+ * The breaker around HTTP Redis (injected clock): after a failure Redis is skipped for a
+ * cool-down (callers fail open or ask the database), and an outage is logged once, its end
+ * once, however many calls fail or succeed meanwhile.
+ */
+
+describe("Redis breaker", () => {
+  test("closed at first: Redis is tried", () => {
+    const { logger, records } = captureLogger();
+    expect(createRedisBreaker(logger, () => 0).available()).toBe(true);
+    expect(records).toHaveLength(0);
+  });
+
+  test("a failure opens it for a few seconds; the outage is logged once, at error level", () => {
+    let now = 1_000_000;
+    const { logger, records } = captureLogger();
+    const breaker = createRedisBreaker(logger, () => now);
+    breaker.failed(new Error("connection refused"), "revocation check");
+    expect(breaker.available()).toBe(false);
+    for (let i = 0; i < 100; i++) breaker.failed(new Error("connection refused"), "rate limit");
+    now += 1_000;
+    expect(breaker.available()).toBe(false);
+    // After the cool-down one call may try again; failing again closes the door again.
+    now += 10_000;
+    expect(breaker.available()).toBe(true);
+    breaker.failed(new Error("connection refused"), "rate limit transfers");
+    expect(breaker.available()).toBe(false);
+
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ level: "error", while: "revocation check" });
+    expect(records[0]?.msg).toMatch(/^Redis is unreachable/);
+    expect(records[0]?.error).toMatchObject({ message: "connection refused" });
+  });
+
+  test("a success closes it at once and logs the recovery once", () => {
+    const now = 5_000_000;
+    const { logger, records } = captureLogger();
+    const breaker = createRedisBreaker(logger, () => now);
+    breaker.failed(new Error("down"), "revoking sessions");
+    expect(breaker.available()).toBe(false);
+    breaker.succeeded();
+    expect(breaker.available()).toBe(true);
+    breaker.succeeded();
+    expect(records.map((r) => [r.level, r.msg])).toEqual([
+      ["error", expect.stringMatching(/^Redis is unreachable/)],
+      ["info", "Redis is reachable again"],
+    ]);
+    // A new outage is a new line.
+    breaker.failed(new Error("down again"), "revocation check");
+    expect(records).toHaveLength(3);
+  });
+
+  test("successes while Redis is fine log nothing", () => {
+    const { logger, records } = captureLogger();
+    const breaker = createRedisBreaker(logger, () => 0);
+    for (let i = 0; i < 10; i++) breaker.succeeded();
+    expect(records).toHaveLength(0);
+  });
+});

@@ -1,0 +1,199 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { silentLogger } from "../../src/lib/logger.ts";
+import { createMemoryRevocations, createRedisRevocations } from "../../src/redis/revocations.ts";
+import { createRedisBreaker, createUpstashRedis } from "../../src/redis/upstash.ts";
+import type { SessionRevocations } from "../../src/services/revocations.ts";
+import { waitFor } from "../support/instances.ts";
+import { deleteKeys, directRedis, keyPrefix, startRedisRest } from "../support/redis.ts";
+
+/**
+ * The revocation stores: revoked sessions, and users whose tokens issued before a change must
+ * be renewed, each remembered for the access token lifetime (the TTL). The in-process one with
+ * an injected clock; the HTTP Redis one through the REST endpoint, real time.
+ */
+
+const MINUTE = 60_000;
+
+const token = (sessionId: string, username: string, issuedAt: number) => ({
+  sessionId,
+  username,
+  issuedAt: new Date(issuedAt),
+});
+
+function sharedBehaviour(make: () => SessionRevocations) {
+  test("a revoked session is 'revoked'; the user's other sessions stay 'ok'", async () => {
+    const store = make();
+    const now = Date.now();
+    const s1 = crypto.randomUUID();
+    const s2 = crypto.randomUUID();
+    const s3 = crypto.randomUUID();
+    expect(await store.check(token(s1, "alice", now))).toBe("ok");
+    await store.revokeSessions([s1, s3]);
+    expect(await store.check(token(s1, "alice", now))).toBe("revoked");
+    expect(await store.check(token(s3, "alice", now))).toBe("revoked");
+    expect(await store.check(token(s2, "alice", now))).toBe("ok");
+    // Revoking nothing is a no-op.
+    await store.revokeSessions([]);
+    expect(await store.check(token(s2, "alice", now))).toBe("ok");
+  });
+
+  test("markUserChanged: tokens issued before are 'stale', after are 'ok'; other users 'ok'", async () => {
+    const store = make();
+    const session = crypto.randomUUID();
+    const before = Date.now() - 1_000;
+    await store.markUserChanged("bob");
+    const after = Date.now() + 1_000;
+    expect(await store.check(token(session, "bob", before))).toBe("stale");
+    expect(await store.check(token(session, "bob", after))).toBe("ok");
+    expect(await store.check(token(session, "carol", before))).toBe("ok");
+  });
+
+  test("a revoked session is 'revoked' even when its user also changed", async () => {
+    const store = make();
+    const session = crypto.randomUUID();
+    await store.markUserChanged("dave");
+    await store.revokeSessions([session]);
+    expect(await store.check(token(session, "dave", Date.now() - 1_000))).toBe("revoked");
+  });
+}
+
+describe("in-process revocations", () => {
+  sharedBehaviour(() => createMemoryRevocations({ ttlMs: 15 * MINUTE }));
+
+  test("kind", () => {
+    expect(createMemoryRevocations({ ttlMs: MINUTE }).kind).toBe("memory");
+  });
+
+  test("entries are forgotten after the TTL (injected clock)", async () => {
+    let now = 1_000_000;
+    const store = createMemoryRevocations({ ttlMs: MINUTE, now: () => now });
+    const issued = now - 1;
+    await store.revokeSessions(["s1"]);
+    await store.markUserChanged("erin");
+    now += MINUTE;
+    expect(await store.check(token("s1", "x", issued))).toBe("revoked");
+    expect(await store.check(token("s2", "erin", issued))).toBe("stale");
+    now += 1;
+    // Every token either entry could concern has expired by now.
+    expect(await store.check(token("s1", "x", issued))).toBe("ok");
+    expect(await store.check(token("s2", "erin", issued))).toBe("ok");
+  });
+
+  test("a change and a token in the same millisecond: the token is 'ok'", async () => {
+    const now = 5_000_000;
+    const store = createMemoryRevocations({ ttlMs: MINUTE, now: () => now });
+    await store.markUserChanged("frank");
+    expect(await store.check(token("s", "frank", now - 1))).toBe("stale");
+    expect(await store.check(token("s", "frank", now))).toBe("ok");
+  });
+});
+
+const rest = startRedisRest();
+const prefix = keyPrefix("revocations");
+
+afterAll(async () => {
+  if (!rest) return;
+  await deleteKeys(rest.redisUrl, prefix);
+  await rest.stop();
+});
+
+describe.skipIf(!rest)("HTTP Redis revocations (REST endpoint in front of REDIS_URL)", () => {
+  const make = (ttlMs = 15 * MINUTE, keys = prefix) => {
+    if (!rest) throw new Error("REDIS_URL is unset");
+    return createRedisRevocations({
+      redis: createUpstashRedis({ url: rest.url, token: rest.token }),
+      breaker: createRedisBreaker(silentLogger),
+      ttlMs,
+      prefix: keys,
+    });
+  };
+
+  sharedBehaviour(() => make());
+
+  test("kind", () => {
+    expect(make().kind).toBe("redis");
+  });
+
+  test("another store on the same Redis and prefix sees the revocation (another instance)", async () => {
+    const a = make();
+    const b = make();
+    const session = crypto.randomUUID();
+    const issued = Date.now() - 1_000;
+    expect(await b.check(token(session, "gina", issued))).toBe("ok");
+    await a.revokeSessions([session]);
+    await a.markUserChanged("hank");
+    expect(await b.check(token(session, "gina", issued))).toBe("revoked");
+    expect(await b.check(token(crypto.randomUUID(), "hank", issued))).toBe("stale");
+    // Another prefix (another deployment) does not.
+    expect(await make(MINUTE, `${prefix}other:`).check(token(session, "gina", issued))).toBe("ok");
+  });
+
+  test("entries live as long as an access token (the TTL), read straight from Redis", async () => {
+    if (!rest) throw new Error("REDIS_URL is unset");
+    const keys = `${prefix}ttl:`;
+    const store = make(15 * MINUTE, keys);
+    const session = crypto.randomUUID();
+    await store.revokeSessions([session]);
+    await store.markUserChanged("judy");
+    const redis = directRedis(rest.redisUrl);
+    try {
+      for (const key of [`${keys}revoked:${session}`, `${keys}user-changed:judy`]) {
+        const ttl = Number(await redis.send("PTTL", [key]));
+        expect(ttl).toBeGreaterThan(14 * MINUTE);
+        expect(ttl).toBeLessThanOrEqual(15 * MINUTE);
+      }
+    } finally {
+      redis.close();
+    }
+  });
+
+  test("a write Redis refuses is honoured here at once, and reaches Redis when it is back", async () => {
+    const own = startRedisRest();
+    if (!own) throw new Error("REDIS_URL is unset");
+    const keys = `${prefix}pending:`;
+    try {
+      const store = createRedisRevocations({
+        redis: createUpstashRedis({ url: own.url, token: own.token }),
+        breaker: createRedisBreaker(silentLogger),
+        ttlMs: 15 * MINUTE,
+        prefix: keys,
+      });
+      // Another instance, whose own way to Redis works.
+      const elsewhere = make(15 * MINUTE, keys);
+      const session = crypto.randomUUID();
+      const issued = Date.now() - 1_000;
+
+      await own.pause();
+      await store.revokeSessions([session]);
+      await store.markUserChanged("kate");
+      expect(await store.check(token(session, "x", issued))).toBe("revoked");
+      // Anything else: this store cannot say (its callers ask the database).
+      expect(await store.check(token(crypto.randomUUID(), "kate", issued))).toBe("unknown");
+      expect(await elsewhere.check(token(session, "x", issued))).toBe("ok");
+
+      await own.resume();
+      await waitFor("the revocation to reach Redis", async () => {
+        return (await elsewhere.check(token(session, "x", issued))) === "revoked";
+      });
+      expect(await elsewhere.check(token(crypto.randomUUID(), "kate", issued))).toBe("stale");
+      expect(await store.check(token(crypto.randomUUID(), "kate", issued))).toBe("stale");
+    } finally {
+      await own.stop();
+    }
+  });
+
+  test("entries expire after the TTL", async () => {
+    const store = make(300);
+    const session = crypto.randomUUID();
+    const issued = Date.now() - 1_000;
+    await store.revokeSessions([session]);
+    await store.markUserChanged("ivan");
+    expect(await store.check(token(session, "ivan", issued))).toBe("revoked");
+    await waitFor("the revocation to expire", async () => {
+      return (await store.check(token(session, "x", issued))) === "ok";
+    });
+    await waitFor("the change to expire", async () => {
+      return (await store.check(token(crypto.randomUUID(), "ivan", issued))) === "ok";
+    });
+  });
+});

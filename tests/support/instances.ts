@@ -1,0 +1,156 @@
+import { type Config, loadConfig } from "../../src/config/config.ts";
+import { type AppType, createApp } from "../../src/http/app.ts";
+import { createLogger, type Logger } from "../../src/lib/logger.ts";
+import { pingRedis } from "../../src/redis/upstash.ts";
+import {
+  buildServiceDeps,
+  buildSharedStores,
+  type SharedStores,
+} from "../../src/runtime/services.ts";
+import type { AuthDeps } from "../../src/services/context.ts";
+import { checkReadiness } from "../../src/services/health.ts";
+import { type CallOptions, type Reply, testHttpDeps } from "./app.ts";
+import { TEST_ENV, testDatabase } from "./database.ts";
+
+/**
+ * An "instance" of the API as a deployment runs it: its own configuration, its own shared
+ * stores (its own Upstash client and breaker, or in-process stores), its own service deps, on
+ * the run's database. Two instances with the same Redis and prefix behave like two servers
+ * behind one load balancer. Requests carry their client IP in X-Forwarded-For (one trusted
+ * proxy), so each test can be its own client.
+ */
+
+export interface LogRecord {
+  level: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A JSON logger whose lines are kept, parsed, in `records`. */
+export function captureLogger(): { logger: Logger; records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  const logger = createLogger({
+    level: "debug",
+    format: "json",
+    write: (line) => records.push(JSON.parse(line) as LogRecord),
+  });
+  return { logger, records };
+}
+
+export interface Instance {
+  app: AppType;
+  config: Config;
+  services: AuthDeps;
+  stores: SharedStores;
+  /** What the instance's services and stores logged. */
+  logs: LogRecord[];
+  /** One request; `ip` becomes the client IP (X-Forwarded-For). */
+  request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options?: CallOptions & { ip?: string },
+  ): Promise<Reply<T>>;
+}
+
+export interface InstanceOptions {
+  /** Variables on top of TEST_ENV (rate limits, …). */
+  env?: Record<string, string>;
+  /** The Upstash REST endpoint; absent: no Redis (in-process stores). */
+  redis?: { url: string; token: string };
+  /**
+   * Redis key prefix, required with `redis` (instances sharing Redis and prefix share limits
+   * and revocations); the test deletes its keys afterwards.
+   */
+  prefix?: string;
+}
+
+export async function startInstance(options: InstanceOptions = {}): Promise<Instance> {
+  const database = await testDatabase();
+  const config = loadConfig({
+    ...TEST_ENV,
+    ...options.env,
+    ...(options.redis
+      ? {
+          UPSTASH_REDIS_REST_URL: options.redis.url,
+          UPSTASH_REDIS_REST_TOKEN: options.redis.token,
+        }
+      : {}),
+  });
+  if (options.redis && !options.prefix) {
+    throw new Error("an instance on Redis needs a key prefix (keyPrefix(), deleted afterwards)");
+  }
+  const { logger, records } = captureLogger();
+  const stores = buildSharedStores(config, logger, { prefix: options.prefix });
+  const services = buildServiceDeps(config, {
+    db: database.handle.db,
+    logger,
+    jobs: database.jobs.queue,
+    stores,
+  });
+  const { redis } = stores;
+  const app = createApp(
+    await testHttpDeps({
+      services,
+      trustProxyHops: 1,
+      readiness: () =>
+        checkReadiness({
+          database: database.handle,
+          pingRedis: redis ? () => pingRedis(redis) : undefined,
+        }),
+    }),
+  );
+  return {
+    app,
+    config,
+    services,
+    stores,
+    logs: records,
+    request: (method, path, callOptions = {}) => requestOn(app, method, path, callOptions),
+  };
+}
+
+/** `call` (tests/support/app.ts) against any app, with an optional client IP. */
+export async function requestOn<T = Record<string, unknown>>(
+  app: AppType,
+  method: string,
+  path: string,
+  options: CallOptions & { ip?: string } = {},
+): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.ip) headers["X-Forwarded-For"] = options.ip;
+  if (options.body !== undefined) headers["Content-Type"] ??= "application/json";
+  if (options.token) headers.Authorization ??= `Bearer ${options.token}`;
+  const res = await app.request(path, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await res.text();
+  const type = res.headers.get("Content-Type") ?? "";
+  const body = (/json/.test(type) && text ? JSON.parse(text) : text) as T;
+  return { status: res.status, headers: res.headers, body };
+}
+
+let ipCounter = 0;
+
+/** A client IP no other test of this process uses. */
+export function uniqueIp(): string {
+  ipCounter += 1;
+  return `10.${process.pid % 250}.${Math.floor(ipCounter / 250) % 250}.${(ipCounter % 250) + 1}`;
+}
+
+/** Polls `condition` until it holds; throws with `what` after `timeoutMs`. */
+export async function waitFor(
+  what: string,
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+  intervalMs = 20,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await Bun.sleep(intervalMs);
+  }
+}
