@@ -276,8 +276,10 @@ function uniqueUserConflict(error: unknown): ConflictError | undefined {
 
 /**
  * Operator only (the CLI's `grant-role`; never the public API): gives a user a role. The
- * system user keeps none. Access checks read the role from the database, so it applies to
- * the user's open sessions at once.
+ * system user keeps none. Access tokens carry the role, so the user is marked changed in the
+ * revocation store: their older access tokens get 401 `token_expired`, and the renewed ones
+ * carry the new role. (Without Redis the CLI's mark stays in its own process: a running server
+ * then sees the new role at the next renewal.)
  */
 export async function grantRole(
   deps: ServiceDeps & Pick<AuthDeps, "revocations">,
