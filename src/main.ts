@@ -63,9 +63,17 @@ try {
     // Readiness fails first, so a load balancer stops sending traffic; then in-flight requests
     // finish (bounded by SHUTDOWN_TIMEOUT), then running jobs, then the pools close.
     shuttingDown = true;
-    await stopHttpServer(server, config.shutdownTimeout, logger);
+    const drained = await stopHttpServer(server, config.shutdownTimeout, logger);
+    logger.info("HTTP server stopped");
     await jobs.stop({ timeoutMs: config.shutdownTimeout });
-    await database.close({ keepEmbeddedRunning: isWatchReload(signal) });
+    logger.info(config.workerEnabled ? "job worker stopped, job queue closed" : "job queue closed");
+    // Queries still running after a cut belong to requests already cut: end them at once
+    // (their transactions roll back) instead of adding the pool's own grace period.
+    await database.close({
+      keepEmbeddedRunning: isWatchReload(signal),
+      timeoutSeconds: drained ? undefined : 0,
+    });
+    logger.info("database pool closed");
   });
 } catch (error) {
   logger.error("start-up failed", { error });

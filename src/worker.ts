@@ -28,7 +28,9 @@ try {
 
   onShutdownSignal(logger, async (signal) => {
     await jobs.stop({ timeoutMs: config.shutdownTimeout });
+    logger.info("job worker stopped, job queue closed");
     await database.close({ keepEmbeddedRunning: isWatchReload(signal) });
+    logger.info("database pool closed");
   });
 } catch (error) {
   logger.error("worker start-up failed", { error });

@@ -10,7 +10,8 @@ export interface DatabaseHandle {
   db: Database;
   /** The underlying postgres.js client (migrations, advisory locks, shutdown). */
   sql: postgres.Sql;
-  close(): Promise<void>;
+  /** Waits up to `timeoutSeconds` (default 5) for running queries, then ends them. */
+  close(options?: { timeoutSeconds?: number }): Promise<void>;
 }
 
 export interface OpenDatabaseOptions {
@@ -32,5 +33,9 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseHandle {
     connection: { application_name: options.applicationName ?? "simplebank", TimeZone: "UTC" },
   });
   const db = drizzle(sql, { schema });
-  return { db, sql, close: () => sql.end({ timeout: 5 }) };
+  return {
+    db,
+    sql,
+    close: ({ timeoutSeconds = 5 } = {}) => sql.end({ timeout: timeoutSeconds }),
+  };
 }

@@ -62,17 +62,20 @@ const CONNECTION_CODES = new Set([
 
 /**
  * The database is unreachable or refusing work (down, restarting, connection cut, too many
- * connections): a 503 with Retry-After, not a 500.
+ * connections, not accepting connections): a 503 with Retry-After, not a 500.
  */
 export function isUnavailableError(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
-    const code = (current as Error & { code?: unknown }).code;
+    const { code, severity } = current as Error & { code?: unknown; severity?: unknown };
     if (typeof code === "string") {
       if (CONNECTION_CODES.has(code)) return true;
       // 08: connection exception; 57P01-03: shutdown / cannot connect now; 53300: too many connections.
       if (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[1-3]$/.test(code) || code === "53300") return true;
     }
+    // FATAL ends the session: the server refused or dropped the connection itself, whatever the
+    // code (e.g. 55000 "database is not currently accepting connections"). Query errors are ERROR.
+    if (severity === "FATAL" || severity === "PANIC") return true;
     current = (current as Error & { cause?: unknown }).cause;
   }
   return false;

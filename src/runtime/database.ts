@@ -10,8 +10,11 @@ export interface RuntimeDatabase {
   url: string;
   /** "DATABASE_URL" or "embedded (<folder>)": said in the start-up log. */
   source: string;
-  /** Closes the pool and stops the embedded cluster (unless kept for a `bun --watch` reload). */
-  close(options?: { keepEmbeddedRunning?: boolean }): Promise<void>;
+  /**
+   * Closes the pool (queries still running get `timeoutSeconds`, default 5) and stops the
+   * embedded cluster (unless kept for a `bun --watch` reload).
+   */
+  close(options?: { keepEmbeddedRunning?: boolean; timeoutSeconds?: number }): Promise<void>;
 }
 
 /**
@@ -44,10 +47,12 @@ export async function connectDatabase(
   });
   let poolClosed = false;
   /** Safe to call again (e.g. first keeping the embedded cluster, then stopping it). */
-  const close = async (closeOptions: { keepEmbeddedRunning?: boolean } = {}) => {
+  const close = async (
+    closeOptions: { keepEmbeddedRunning?: boolean; timeoutSeconds?: number } = {},
+  ) => {
     if (!poolClosed) {
       poolClosed = true;
-      await handle.close();
+      await handle.close({ timeoutSeconds: closeOptions.timeoutSeconds });
     }
     if (!closeOptions.keepEmbeddedRunning) await embedded?.stop();
   };

@@ -3,13 +3,13 @@ import type { Logger } from "../lib/logger.ts";
 
 /**
  * Stops accepting connections and waits for the requests in flight to finish; after
- * `timeoutMs` the ones still running are cut.
+ * `timeoutMs` the ones still running are cut. Resolves to false when some were cut.
  */
 export async function stopHttpServer(
   server: Server<undefined>,
   timeoutMs: number,
   logger: Logger,
-): Promise<void> {
+): Promise<boolean> {
   const pending = server.pendingRequests;
   if (pending > 0) logger.info("waiting for requests in flight", { pending });
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -25,4 +25,5 @@ export async function stopHttpServer(
     });
     await server.stop(true);
   }
+  return outcome === "drained";
 }
