@@ -60,12 +60,13 @@ try {
   });
 
   onShutdownSignal(logger, async (signal) => {
-    // Readiness fails first, so a load balancer stops sending traffic; then in-flight requests
-    // finish (bounded by SHUTDOWN_TIMEOUT), then running jobs, then the pools close.
+    // New connections are refused at once (and /readyz fails for any that slip in); requests in
+    // flight finish, then running jobs, all within ONE SHUTDOWN_TIMEOUT; then the pools close.
     shuttingDown = true;
+    const deadline = Date.now() + config.shutdownTimeout;
     const drained = await stopHttpServer(server, config.shutdownTimeout, logger);
     logger.info("HTTP server stopped");
-    await jobs.stop({ timeoutMs: config.shutdownTimeout });
+    await jobs.stop({ timeoutMs: Math.max(1_000, deadline - Date.now()) });
     logger.info(config.workerEnabled ? "job worker stopped, job queue closed" : "job queue closed");
     // Queries still running after a cut belong to requests already cut: end them at once
     // (their transactions roll back) instead of adding the pool's own grace period.
