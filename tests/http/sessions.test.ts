@@ -11,11 +11,10 @@ import { silentLogger } from "../../src/lib/logger.ts";
 import { buildServiceDeps } from "../../src/runtime/services.ts";
 import { type AuthDeps, systemClock } from "../../src/services/context.ts";
 import {
-  type CallOptions,
   call,
+  callOn,
   expectProblem,
   logIn,
-  type Reply,
   signUp,
   type TestUser,
   testHttpDeps,
@@ -74,34 +73,6 @@ async function sessionRow(id: string) {
 }
 
 const sha256 = (value: string) => createHash("sha256").update(value).digest("hex");
-
-type RequestApp = {
-  request: (path: string, init: RequestInit) => Response | Promise<Response>;
-};
-
-/** A request to an app other than the shared one (custom dependencies or settings). */
-async function callOn<T = Record<string, unknown>>(
-  app: RequestApp,
-  method: string,
-  path: string,
-  options: CallOptions = {},
-): Promise<Reply<T>> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.body !== undefined) headers["Content-Type"] ??= "application/json";
-  if (options.token) headers.Authorization ??= `Bearer ${options.token}`;
-  const res = await app.request(path, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await res.text();
-  const type = res.headers.get("Content-Type") ?? "";
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: (/json/.test(type) && text ? JSON.parse(text) : text) as T,
-  };
-}
 
 /** Flips one character in the middle of a token (keeps it the same length and alphabet). */
 function tamper(token: string): string {

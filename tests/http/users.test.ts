@@ -6,8 +6,8 @@ import { createApp } from "../../src/http/app.ts";
 import type { AuthDeps } from "../../src/services/context.ts";
 import type { JobQueue } from "../../src/services/jobs.ts";
 import {
-  type CallOptions,
   call,
+  callOn,
   expectProblem,
   logIn,
   type Reply,
@@ -99,30 +99,6 @@ function emailOfLength(length: number): string {
   const email = `${local}@${"a".repeat(50)}.${"b".repeat(50)}.${"c".repeat(third)}.com`;
   if (email.length !== length) throw new Error(`built ${email.length} characters`);
   return email;
-}
-
-/** A request to an app other than the shared one (custom dependencies). */
-async function callOn<T = Record<string, unknown>>(
-  app: { request: (path: string, init: RequestInit) => Response | Promise<Response> },
-  method: string,
-  path: string,
-  options: CallOptions = {},
-): Promise<Reply<T>> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.body !== undefined) headers["Content-Type"] ??= "application/json";
-  if (options.token) headers.Authorization ??= `Bearer ${options.token}`;
-  const res = await app.request(path, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await res.text();
-  const type = res.headers.get("Content-Type") ?? "";
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: (/json/.test(type) && text ? JSON.parse(text) : text) as T,
-  };
 }
 
 // ---- POST /users -------------------------------------------------------------------------

@@ -44,13 +44,21 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-/** One request; the body is sent as JSON, the reply parsed as JSON when it is JSON. */
-export async function call<T = Record<string, unknown>>(
+/** Anything with Hono's `request()`: an app built with other dependencies or settings. */
+export type RequestApp = {
+  request: (path: string, init: RequestInit) => Response | Promise<Response>;
+};
+
+/**
+ * One request to `app` (no socket); a body is sent as JSON (a string as it is), the reply parsed
+ * as JSON when it is JSON.
+ */
+export async function callOn<T = Record<string, unknown>>(
+  app: RequestApp,
   method: string,
   path: string,
   options: CallOptions = {},
 ): Promise<Reply<T>> {
-  const app = await testApp();
   const headers: Record<string, string> = { ...options.headers };
   if (options.body !== undefined) headers["Content-Type"] ??= "application/json";
   if (options.token) headers.Authorization ??= `Bearer ${options.token}`;
@@ -68,6 +76,15 @@ export async function call<T = Record<string, unknown>>(
   const type = res.headers.get("Content-Type") ?? "";
   const body = (/json/.test(type) && text ? JSON.parse(text) : text) as T;
   return { status: res.status, headers: res.headers, body };
+}
+
+/** One request to the run's shared app. */
+export async function call<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<Reply<T>> {
+  return callOn<T>(await testApp(), method, path, options);
 }
 
 export interface TestUser {

@@ -9,7 +9,7 @@ import {
 } from "../../src/runtime/services.ts";
 import type { AuthDeps } from "../../src/services/context.ts";
 import { checkReadiness } from "../../src/services/health.ts";
-import { type CallOptions, type Reply, testHttpDeps } from "./app.ts";
+import { type CallOptions, callOn, type Reply, testHttpDeps } from "./app.ts";
 import { TEST_ENV, testDatabase } from "./database.ts";
 
 /**
@@ -109,26 +109,16 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
   };
 }
 
-/** `call` (tests/support/app.ts) against any app, with an optional client IP. */
-export async function requestOn<T = Record<string, unknown>>(
+/** `callOn` (tests/support/app.ts) with an optional client IP (X-Forwarded-For). */
+export function requestOn<T = Record<string, unknown>>(
   app: AppType,
   method: string,
   path: string,
   options: CallOptions & { ip?: string } = {},
 ): Promise<Reply<T>> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.ip) headers["X-Forwarded-For"] = options.ip;
-  if (options.body !== undefined) headers["Content-Type"] ??= "application/json";
-  if (options.token) headers.Authorization ??= `Bearer ${options.token}`;
-  const res = await app.request(path, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await res.text();
-  const type = res.headers.get("Content-Type") ?? "";
-  const body = (/json/.test(type) && text ? JSON.parse(text) : text) as T;
-  return { status: res.status, headers: res.headers, body };
+  const { ip, ...rest } = options;
+  const headers = ip ? { ...rest.headers, "X-Forwarded-For": ip } : rest.headers;
+  return callOn<T>(app, method, path, { ...rest, headers });
 }
 
 let ipCounter = 0;

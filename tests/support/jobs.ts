@@ -14,7 +14,10 @@ import { createLogger, type Logger, silentLogger } from "../../src/lib/logger.ts
 import { createResendMailer } from "../../src/mail/resend-mailer.ts";
 import { buildServiceDeps, buildSharedStores } from "../../src/runtime/services.ts";
 import type { AuthDeps } from "../../src/services/context.ts";
-import { type CallOptions, type Reply, testHttpDeps } from "./app.ts";
+import { callOn, type RequestApp, testHttpDeps } from "./app.ts";
+
+export { callOn };
+
 import { TEST_CONFIG, testDatabase } from "./database.ts";
 import { type EmailCapture, startEmailCapture } from "./email-capture.ts";
 import { uniqueName } from "./fixtures.ts";
@@ -97,34 +100,6 @@ export function jobTable(sql: postgres.Sql) {
           select id, name, state, data, retry_count, retry_limit, output, source_id, source_name
           from pgboss.job where name = ${QUEUES.sendVerifyEmailDead} and source_id = ${id}`
       )[0],
-  };
-}
-
-export type RequestApp = {
-  request: (path: string, init: RequestInit) => Response | Promise<Response>;
-};
-
-/** One request to `app` (JSON in and out), like `call` but on any app. */
-export async function callOn<T = Record<string, unknown>>(
-  app: RequestApp,
-  method: string,
-  path: string,
-  options: CallOptions = {},
-): Promise<Reply<T>> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.body !== undefined) headers["Content-Type"] ??= "application/json";
-  if (options.token) headers.Authorization ??= `Bearer ${options.token}`;
-  const res = await app.request(path, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await res.text();
-  const type = res.headers.get("Content-Type") ?? "";
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: (/json/.test(type) && text ? JSON.parse(text) : text) as T,
   };
 }
 
