@@ -6,8 +6,8 @@ import { uniqueName } from "../support/fixtures.ts";
 import { eventually, jobTable, TEST_API_KEY } from "../support/jobs.ts";
 import {
   freePort,
-  PROJECT_ROOT,
   type ServerProcess,
+  startProcess,
   startServer,
   stopServer,
   waitUntilReady,
@@ -34,23 +34,7 @@ afterAll(async () => {
 });
 
 /** Starts `bun src/worker.ts` with exactly `env` (plus PATH and HOME). */
-function startWorkerProcess(env: Record<string, string>): ServerProcess {
-  let output = "";
-  const child = Bun.spawn(["bun", "src/worker.ts"], {
-    cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) output += decoder.decode(chunk);
-  };
-  void drain(child.stdout);
-  void drain(child.stderr);
-  return { process: child, port: 0, output: () => output };
-}
+const startWorkerProcess = (env: Record<string, string>) => startProcess("src/worker.ts", env);
 
 function mailEnv(): Record<string, string> {
   return {

@@ -10,23 +10,19 @@ import {
 import type { ServiceDeps } from "../../src/services/context.ts";
 import { transfer } from "../../src/services/transfers.ts";
 import { testDatabase } from "../support/database.ts";
-import { balanceOf, createUser, fund, openAccount, uniqueName } from "../support/fixtures.ts";
+import {
+  balanceOf,
+  createUser,
+  errorCode,
+  fund,
+  openAccount,
+  uniqueName,
+} from "../support/fixtures.ts";
 
 let deps: ServiceDeps;
 beforeAll(async () => {
   deps = (await testDatabase()).deps;
 });
-
-/** Resolves to the domain error code the promise rejected with (fails if it resolved). */
-async function errorCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DomainError) return error.code;
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 const MISSING_ID = 9_000_000_000;
 

@@ -1,28 +1,24 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { eq, or } from "drizzle-orm";
 import { entries, transfers } from "../../src/db/schema.ts";
-import { DomainError } from "../../src/domain/errors.ts";
+import type { DomainError } from "../../src/domain/errors.ts";
 import type { Account, Actor } from "../../src/domain/types.ts";
 import type { ServiceDeps } from "../../src/services/context.ts";
 import { getTransfer, listTransfers, transfer } from "../../src/services/transfers.ts";
 import { testDatabase } from "../support/database.ts";
-import { balanceOf, createUser, fund, openAccount, treasuryAccount } from "../support/fixtures.ts";
+import {
+  balanceOf,
+  createUser,
+  errorCode,
+  fund,
+  openAccount,
+  treasuryAccount,
+} from "../support/fixtures.ts";
 
 let deps: ServiceDeps;
 beforeAll(async () => {
   deps = (await testDatabase()).deps;
 });
-
-/** Resolves to the domain error code the promise rejected with (fails if it resolved). */
-async function errorCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DomainError) return error.code;
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("transfer (the original's TestTransferTx)", () => {
   test("5 concurrent transfers of 10 each observe a distinct serialized post-state", async () => {

@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { accounts, users } from "../../src/db/schema.ts";
+import { DomainError } from "../../src/domain/errors.ts";
 import type { Currency } from "../../src/domain/money.ts";
 import type { Account, Actor, Role } from "../../src/domain/types.ts";
 import { createAccount } from "../../src/services/accounts.ts";
@@ -61,4 +62,15 @@ export async function treasuryAccount(deps: ServiceDeps, currency: Currency): Pr
     .where(and(eq(accounts.kind, "treasury"), eq(accounts.currency, currency)));
   if (!row) throw new Error(`no ${currency} treasury`);
   return toAccount(row);
+}
+
+/** Resolves to the domain error code the promise rejected with (fails if it resolved). */
+export async function errorCode(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DomainError) return error.code;
+    throw error;
+  }
+  throw new Error("expected the call to fail");
 }

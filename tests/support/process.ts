@@ -25,8 +25,13 @@ export interface ServerProcess {
 
 /** Starts `bun src/main.ts` with exactly `env` (plus PATH and HOME). */
 export function startServer(env: Record<string, string>, port?: number): ServerProcess {
+  return startProcess("src/main.ts", env, port ?? Number(env.PORT ?? 8080));
+}
+
+/** Starts `bun <entry>` (src/main.ts, src/worker.ts…) with exactly `env` (plus PATH and HOME). */
+export function startProcess(entry: string, env: Record<string, string>, port = 0): ServerProcess {
   let output = "";
-  const child = Bun.spawn(["bun", "src/main.ts"], {
+  const child = Bun.spawn(["bun", entry], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
     stdin: "ignore",
@@ -39,7 +44,7 @@ export function startServer(env: Record<string, string>, port?: number): ServerP
   };
   void drain(child.stdout);
   void drain(child.stderr);
-  return { process: child, port: port ?? Number(env.PORT ?? 8080), output: () => output };
+  return { process: child, port, output: () => output };
 }
 
 /** Polls GET /readyz until 200; throws with the server's output if it never gets there. */
