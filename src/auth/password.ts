@@ -1,10 +1,10 @@
 import bcrypt from "bcryptjs";
+import { MAX_PASSWORD_BYTES, passwordByteLength } from "../domain/users.ts";
 import type { PasswordHasher } from "./password-hasher.ts";
 
+// bcrypt uses at most 72 bytes of a password; the domain rule (the contract) is the one source.
+export { MAX_PASSWORD_BYTES, passwordByteLength } from "../domain/users.ts";
 export type { PasswordHasher } from "./password-hasher.ts";
-
-/** bcrypt uses at most 72 bytes of a password; the API rejects longer ones (contract). */
-export const MAX_PASSWORD_BYTES = 72;
 
 /** bcrypt's cost range (log2 of the rounds). */
 export const MIN_BCRYPT_COST = 4;
@@ -12,11 +12,6 @@ export const MAX_BCRYPT_COST = 31;
 
 /** `$2a$`, `$2b$` or `$2y$`, a two-digit cost, 22 characters of salt and 31 of hash. */
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
-
-/** The UTF-8 byte length of a password (what bcrypt's 72-byte limit counts). */
-export function passwordByteLength(password: string): number {
-  return new TextEncoder().encode(password).length;
-}
 
 export interface PasswordHasherOptions {
   /** bcrypt cost, 4..31 (the original used 10; tests use 4). */

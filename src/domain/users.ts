@@ -15,7 +15,8 @@ export const MAX_PASSWORD_BYTES = 72;
 export const MAX_EMAIL_LENGTH = 200;
 export const MAX_FULL_NAME_LENGTH = 100;
 
-const utf8Bytes = (value: string) => new TextEncoder().encode(value).length;
+/** A password's length as bcrypt counts it: UTF-8 bytes. */
+export const passwordByteLength = (value: string) => new TextEncoder().encode(value).length;
 const characters = (value: string) => [...value].length;
 
 export const usernameRule = z.string({ error: expected("a string") }).regex(/^[a-z0-9_]{3,100}$/, {
@@ -24,10 +25,10 @@ export const usernameRule = z.string({ error: expected("a string") }).regex(/^[a
 
 export const passwordRule = z
   .string({ error: expected("a string") })
-  .refine((value) => utf8Bytes(value) >= MIN_PASSWORD_BYTES, {
+  .refine((value) => passwordByteLength(value) >= MIN_PASSWORD_BYTES, {
     error: `must be at least ${MIN_PASSWORD_BYTES} bytes`,
   })
-  .refine((value) => utf8Bytes(value) <= MAX_PASSWORD_BYTES, {
+  .refine((value) => passwordByteLength(value) <= MAX_PASSWORD_BYTES, {
     error: `must be at most ${MAX_PASSWORD_BYTES} bytes (bcrypt's limit)`,
   });
 

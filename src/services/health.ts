@@ -1,5 +1,6 @@
 import type { DatabaseHandle } from "../db/client.ts";
 import { migrationStatus } from "../db/migrate.ts";
+import { withTimeout } from "../lib/with-timeout.ts";
 
 export type CheckStatus = "ok" | "failing";
 
@@ -35,14 +36,4 @@ export async function checkReadiness(deps: {
   if (redis !== undefined) checks.redis = redis ? "ok" : "failing";
   if (deps.shuttingDown?.()) checks.shutdown = "failing";
   return { ready: Object.values(checks).every((s) => s === "ok"), checks };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("timed out")), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

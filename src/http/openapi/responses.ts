@@ -67,5 +67,3 @@ export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
     },
   };
 }
-
-export const PROBLEM_DESCRIPTIONS = PROBLEM_STATUSES;
