@@ -5,14 +5,14 @@
  *   grant-role <user> <role>  make a user a banker (or a depositor again): the only way
  */
 
-import { DomainError } from "./domain/errors.ts";
-import { ROLES, type Role } from "./domain/types.ts";
-import { connectDatabase } from "./runtime/database.ts";
-import { buildSharedStores } from "./runtime/services.ts";
-import { loadConfigOrExit, loggerFor } from "./runtime/startup.ts";
-import { systemClock } from "./services/context.ts";
-import { pruneIdempotencyKeys } from "./services/idempotency.ts";
-import { grantRole } from "./services/users.ts";
+import { connectDatabase } from "./bun/database.ts";
+import { loadConfigOrExit, loggerFor } from "./bun/startup.ts";
+import { DomainError } from "./core/domain/errors.ts";
+import { ROLES, type Role } from "./core/domain/types.ts";
+import { systemClock } from "./core/services/context.ts";
+import { pruneIdempotencyKeys } from "./core/services/idempotency.ts";
+import { grantRole } from "./core/services/users.ts";
+import { buildSharedStores } from "./core/wiring/services.ts";
 
 const USAGE = `usage: bun run cli <command>
   migrate                   apply pending database migrations

@@ -3,16 +3,17 @@
  * (`bun run dev`): config → database (DATABASE_URL or embedded) → migrations → job queue
  * (and its worker, unless WORKER_ENABLED=false) → HTTP. SIGTERM / SIGINT shut down gracefully.
  */
-import { createApp } from "./http/app.ts";
-import { startJobQueue } from "./jobs/boss.ts";
-import { startWorker } from "./jobs/worker.ts";
-import { pingRedis } from "./redis/upstash.ts";
-import { connectDatabase } from "./runtime/database.ts";
-import { buildMailer } from "./runtime/mailer.ts";
-import { buildServiceDeps, buildSharedStores } from "./runtime/services.ts";
-import { stopHttpServer } from "./runtime/shutdown.ts";
-import { isWatchReload, loadConfigOrExit, loggerFor, onShutdownSignal } from "./runtime/startup.ts";
-import { checkReadiness } from "./services/health.ts";
+
+import { connectDatabase } from "./bun/database.ts";
+import { stopHttpServer } from "./bun/shutdown.ts";
+import { isWatchReload, loadConfigOrExit, loggerFor, onShutdownSignal } from "./bun/startup.ts";
+import { createApp } from "./core/http/app.ts";
+import { startJobQueue } from "./core/jobs/boss.ts";
+import { startWorker } from "./core/jobs/worker.ts";
+import { pingRedis } from "./core/redis/upstash.ts";
+import { checkReadiness } from "./core/services/health.ts";
+import { buildMailer } from "./core/wiring/mailer.ts";
+import { buildServiceDeps, buildSharedStores } from "./core/wiring/services.ts";
 
 const config = loadConfigOrExit(process.env);
 const logger = loggerFor(config);

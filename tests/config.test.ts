@@ -5,7 +5,7 @@ import {
   ConfigError,
   DEVELOPMENT_TOKEN_KEY,
   loadConfig,
-} from "../src/config/config.ts";
+} from "../src/core/config/config.ts";
 
 const PROJECT_ROOT = path.resolve(import.meta.dir, "..");
 

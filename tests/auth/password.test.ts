@@ -4,7 +4,7 @@ import {
   defaultPasswordImplementation,
   MAX_PASSWORD_BYTES,
   passwordByteLength,
-} from "../../src/auth/password.ts";
+} from "../../src/core/auth/password.ts";
 
 /** Cost 4, bcrypt's minimum: fast tests. */
 const COST = 4;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { decodeJwt, generateKeyPair, SignJWT } from "jose";
 import { decrypt, encrypt, generateKeys, sign } from "paseto-ts/v4";
-import { base64UrlEncode } from "../../src/auth/base64url.ts";
+import { base64UrlEncode } from "../../src/core/auth/base64url.ts";
 import {
   CLOCK_SKEW_MS,
   createJwtMaker,
@@ -12,8 +12,8 @@ import {
   type TokenMaker,
   type TokenPayload,
   type TokenRequest,
-} from "../../src/auth/tokens.ts";
-import type { Clock } from "../../src/services/context.ts";
+} from "../../src/core/auth/tokens.ts";
+import type { Clock } from "../../src/core/services/context.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
-import type { Database, Transaction } from "../../src/db/client.ts";
-import { PG, postgresError } from "../../src/db/errors.ts";
+import type { Database, Transaction } from "../../src/core/db/client.ts";
+import { PG, postgresError } from "../../src/core/db/errors.ts";
 import {
   accounts,
   entries,
@@ -10,9 +10,9 @@ import {
   MAX_BALANCE,
   transfers,
   users,
-} from "../../src/db/schema.ts";
-import type { Actor } from "../../src/domain/types.ts";
-import type { ServiceDeps } from "../../src/services/context.ts";
+} from "../../src/core/db/schema.ts";
+import type { Actor } from "../../src/core/domain/types.ts";
+import type { ServiceDeps } from "../../src/core/services/context.ts";
 import { testDatabase } from "../support/database.ts";
 import { balanceOf, createUser, treasuryAccount, uniqueName } from "../support/fixtures.ts";
 

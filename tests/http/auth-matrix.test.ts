@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { createTokenMaker } from "../../src/auth/tokens.ts";
-import { systemClock } from "../../src/services/context.ts";
-import { grantRole } from "../../src/services/users.ts";
+import { createTokenMaker } from "../../src/core/auth/tokens.ts";
+import { systemClock } from "../../src/core/services/context.ts";
+import { grantRole } from "../../src/core/services/users.ts";
 import {
   type AccountJson,
   call,

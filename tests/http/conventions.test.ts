@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type DatabaseHandle, openDatabase } from "../../src/db/client.ts";
-import { type AppType, createApp, MAX_BODY_BYTES } from "../../src/http/app.ts";
-import { createLogger, type Logger } from "../../src/lib/logger.ts";
-import { buildServiceDeps } from "../../src/runtime/services.ts";
+import { type DatabaseHandle, openDatabase } from "../../src/core/db/client.ts";
+import { type AppType, createApp, MAX_BODY_BYTES } from "../../src/core/http/app.ts";
+import { createLogger, type Logger } from "../../src/core/lib/logger.ts";
+import { buildServiceDeps } from "../../src/core/wiring/services.ts";
 import {
   type AccountJson,
   depositTo,

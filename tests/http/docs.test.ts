@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { inflateSync } from "node:zlib";
 import type { Server } from "bun";
-import { createApp } from "../../src/http/app.ts";
+import { createApp } from "../../src/core/http/app.ts";
 import { testHttpDeps } from "../support/app.ts";
 import { PROJECT_ROOT } from "../support/process.ts";
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { grantRole } from "../../src/services/users.ts";
+import { grantRole } from "../../src/core/services/users.ts";
 import { testApp } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import { uniqueName } from "../support/fixtures.ts";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type DatabaseHandle, openDatabase } from "../../src/db/client.ts";
-import { createApp } from "../../src/http/app.ts";
-import { checkReadiness } from "../../src/services/health.ts";
+import { type DatabaseHandle, openDatabase } from "../../src/core/db/client.ts";
+import { createApp } from "../../src/core/http/app.ts";
+import { checkReadiness } from "../../src/core/services/health.ts";
 import { testHttpDeps } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import { freePort } from "../support/process.ts";

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { ERROR_CODES } from "../../src/domain/errors.ts";
-import type { AppType } from "../../src/http/app.ts";
+import { ERROR_CODES } from "../../src/core/domain/errors.ts";
+import type { AppType } from "../../src/core/http/app.ts";
 import { call, expectProblem, testApp } from "../support/app.ts";
 
 /**

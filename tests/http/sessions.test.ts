@@ -1,15 +1,15 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { eq } from "drizzle-orm";
-import type { PasswordHasher } from "../../src/auth/password-hasher.ts";
-import { createTokenMaker } from "../../src/auth/tokens.ts";
-import { loadConfig } from "../../src/config/config.ts";
-import type { Database } from "../../src/db/client.ts";
-import { sessions } from "../../src/db/schema.ts";
-import { createApp } from "../../src/http/app.ts";
-import { silentLogger } from "../../src/lib/logger.ts";
-import { buildServiceDeps } from "../../src/runtime/services.ts";
-import { type AuthDeps, systemClock } from "../../src/services/context.ts";
+import type { PasswordHasher } from "../../src/core/auth/password-hasher.ts";
+import { createTokenMaker } from "../../src/core/auth/tokens.ts";
+import { loadConfig } from "../../src/core/config/config.ts";
+import type { Database } from "../../src/core/db/client.ts";
+import { sessions } from "../../src/core/db/schema.ts";
+import { createApp } from "../../src/core/http/app.ts";
+import { silentLogger } from "../../src/core/lib/logger.ts";
+import { type AuthDeps, systemClock } from "../../src/core/services/context.ts";
+import { buildServiceDeps } from "../../src/core/wiring/services.ts";
 import {
   call,
   callOn,

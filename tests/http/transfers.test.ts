@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Currency } from "../../src/domain/money.ts";
+import type { Currency } from "../../src/core/domain/money.ts";
 import {
   type AccountJson,
   type CallOptions,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, expectTypeOf, test } from "bun:test";
 import { hc } from "hono/client";
-import type { ErrorCode } from "../../src/domain/errors.ts";
-import type { AppType } from "../../src/http/app.ts";
-import { grantRole } from "../../src/services/users.ts";
+import type { ErrorCode } from "../../src/core/domain/errors.ts";
+import type { AppType } from "../../src/core/http/app.ts";
+import { grantRole } from "../../src/core/services/users.ts";
 import { testApp } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import { uniqueName } from "../support/fixtures.ts";

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import type { Database } from "../../src/db/client.ts";
-import { sessions, users, verifyEmails } from "../../src/db/schema.ts";
-import { createApp } from "../../src/http/app.ts";
-import type { AuthDeps } from "../../src/services/context.ts";
-import type { JobQueue } from "../../src/services/jobs.ts";
+import type { Database } from "../../src/core/db/client.ts";
+import { sessions, users, verifyEmails } from "../../src/core/db/schema.ts";
+import { createApp } from "../../src/core/http/app.ts";
+import type { AuthDeps } from "../../src/core/services/context.ts";
+import type { JobQueue } from "../../src/core/services/jobs.ts";
 import {
   call,
   callOn,

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql as dsql, eq } from "drizzle-orm";
 import postgres from "postgres";
-import { users } from "../../src/db/schema.ts";
-import { createApp } from "../../src/http/app.ts";
-import type { JobQueue } from "../../src/services/jobs.ts";
+import { users } from "../../src/core/db/schema.ts";
+import { createApp } from "../../src/core/http/app.ts";
+import type { JobQueue } from "../../src/core/services/jobs.ts";
 import { call, expectProblem, signUp, testHttpDeps } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import { uniqueName } from "../support/fixtures.ts";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { verifyEmails } from "../../src/db/schema.ts";
-import { QUEUES } from "../../src/jobs/boss.ts";
+import { verifyEmails } from "../../src/core/db/schema.ts";
+import { QUEUES } from "../../src/core/jobs/boss.ts";
 import { resendError } from "../support/email-capture.ts";
 import { eventually, type JobsWorld, type LogLine, startJobsWorld } from "../support/jobs.ts";
 

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import postgres from "postgres";
-import { ConfigError, loadConfig } from "../../src/config/config.ts";
-import { verifyEmails } from "../../src/db/schema.ts";
-import { type JobQueueHandle, QUEUES, startJobQueue } from "../../src/jobs/boss.ts";
-import { sendVerifyEmail } from "../../src/jobs/send-verify-email.ts";
-import { startWorker } from "../../src/jobs/worker.ts";
-import { escapeHtml } from "../../src/lib/html.ts";
-import { MailerError } from "../../src/mail/mailer.ts";
-import { createResendMailer } from "../../src/mail/resend-mailer.ts";
-import { verificationEmail } from "../../src/mail/verification-email.ts";
-import { buildMailer } from "../../src/runtime/mailer.ts";
+import { ConfigError, loadConfig } from "../../src/core/config/config.ts";
+import { verifyEmails } from "../../src/core/db/schema.ts";
+import { type JobQueueHandle, QUEUES, startJobQueue } from "../../src/core/jobs/boss.ts";
+import { sendVerifyEmail } from "../../src/core/jobs/send-verify-email.ts";
+import { startWorker } from "../../src/core/jobs/worker.ts";
+import { escapeHtml } from "../../src/core/lib/html.ts";
+import { MailerError } from "../../src/core/mail/mailer.ts";
+import { createResendMailer } from "../../src/core/mail/resend-mailer.ts";
+import { verificationEmail } from "../../src/core/mail/verification-email.ts";
+import { buildMailer } from "../../src/core/wiring/mailer.ts";
 import { call, expectProblem, logIn } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import {

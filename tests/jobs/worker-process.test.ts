@@ -14,7 +14,7 @@ import {
 } from "../support/process.ts";
 
 /**
- * The worker as an operator runs it: `bun src/worker.ts` (`bun run worker`) as a process of
+ * The worker as an operator runs it: `bun src/job-worker.ts` (`bun run worker`) as a process of
  * its own next to an API process started with WORKER_ENABLED=false, both on one scratch
  * database; and the worker inside `bun run start` (WORKER_ENABLED's default). Emails go
  * through the real resend SDK to the capture server (RESEND_BASE_URL).
@@ -33,8 +33,8 @@ afterAll(async () => {
   await capture?.stop();
 });
 
-/** Starts `bun src/worker.ts` with exactly `env` (plus PATH and HOME). */
-const startWorkerProcess = (env: Record<string, string>) => startProcess("src/worker.ts", env);
+/** Starts `bun src/job-worker.ts` with exactly `env` (plus PATH and HOME). */
+const startWorkerProcess = (env: Record<string, string>) => startProcess("src/job-worker.ts", env);
 
 function mailEnv(): Record<string, string> {
   return {

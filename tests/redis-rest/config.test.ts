@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError } from "../../src/config/config.ts";
+import { ConfigError } from "../../src/core/config/config.ts";
 import {
   DEVELOPMENT_REDIS_REST_TOKEN,
   loadRedisRestConfig,
   type RedisRestConfig,
-} from "../../src/config/redis-rest.ts";
+} from "../../tools/redis-rest/config.ts";
 
 const DEFAULTS: RedisRestConfig = {
   nodeEnv: "development",

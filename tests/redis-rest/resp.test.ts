@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { RedisProtocolError } from "../../src/redis-rest/errors.ts";
-import { replyToJson } from "../../src/redis-rest/reply-json.ts";
-import { encodeCommand, RedisErrorReply, type RespValue } from "../../src/redis-rest/resp.ts";
-import { RespParser } from "../../src/redis-rest/resp-parser.ts";
+import { RedisProtocolError } from "../../tools/redis-rest/errors.ts";
+import { replyToJson } from "../../tools/redis-rest/reply-json.ts";
+import { encodeCommand, RedisErrorReply, type RespValue } from "../../tools/redis-rest/resp.ts";
+import { RespParser } from "../../tools/redis-rest/resp-parser.ts";
 
 /** These need no Redis: the wire format itself, byte by byte. */
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { prepareCommand } from "../../src/redis-rest/commands.ts";
-import { rewriteShebang, ScriptShaMap, sha1Hex } from "../../src/redis-rest/scripts.ts";
+import { prepareCommand } from "../../tools/redis-rest/commands.ts";
+import { rewriteShebang, ScriptShaMap, sha1Hex } from "../../tools/redis-rest/scripts.ts";
 
 /** Pure functions; the same paths against a real Redis are in upstash-client and wire tests. */
 

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Redis, type RedisConfigNodejs } from "@upstash/redis";
-import { sha1Hex } from "../../src/redis-rest/scripts.ts";
+import { sha1Hex } from "../../tools/redis-rest/scripts.ts";
 import {
   deleteKeys,
   directRedis,

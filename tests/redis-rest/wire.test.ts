@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { sha1Hex } from "../../src/redis-rest/scripts.ts";
+import { sha1Hex } from "../../tools/redis-rest/scripts.ts";
 import { deleteKeys, keyPrefix, type RedisRest, startRedisRest } from "../support/redis.ts";
 
 /** The endpoint at the HTTP level, with plain fetch: statuses, bodies, encodings. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createRedisBreaker } from "../../src/redis/upstash.ts";
+import { createRedisBreaker } from "../../src/core/redis/upstash.ts";
 import { captureLogger } from "../support/instances.ts";
 
 /**

@@ -1,8 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { silentLogger } from "../../src/lib/logger.ts";
-import { createMemoryRateLimiter, createRedisRateLimiter } from "../../src/redis/rate-limiter.ts";
-import { createRedisBreaker, createUpstashRedis } from "../../src/redis/upstash.ts";
-import type { RateLimiter, RateLimitRules } from "../../src/services/rate-limits.ts";
+import { silentLogger } from "../../src/core/lib/logger.ts";
+import {
+  createMemoryRateLimiter,
+  createRedisRateLimiter,
+} from "../../src/core/redis/rate-limiter.ts";
+import { createRedisBreaker, createUpstashRedis } from "../../src/core/redis/upstash.ts";
+import type { RateLimiter, RateLimitRules } from "../../src/core/services/rate-limits.ts";
 import { waitFor } from "../support/instances.ts";
 import { deleteKeys, keyPrefix, startRedisRest } from "../support/redis.ts";
 

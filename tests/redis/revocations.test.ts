@@ -1,8 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { silentLogger } from "../../src/lib/logger.ts";
-import { createMemoryRevocations, createRedisRevocations } from "../../src/redis/revocations.ts";
-import { createRedisBreaker, createUpstashRedis } from "../../src/redis/upstash.ts";
-import type { SessionRevocations } from "../../src/services/revocations.ts";
+import { silentLogger } from "../../src/core/lib/logger.ts";
+import {
+  createMemoryRevocations,
+  createRedisRevocations,
+} from "../../src/core/redis/revocations.ts";
+import { createRedisBreaker, createUpstashRedis } from "../../src/core/redis/upstash.ts";
+import type { SessionRevocations } from "../../src/core/services/revocations.ts";
 import { waitFor } from "../support/instances.ts";
 import { deleteKeys, directRedis, keyPrefix, startRedisRest } from "../support/redis.ts";
 

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { openDatabase } from "../../src/db/client.ts";
-import { runMigrations } from "../../src/db/migrate.ts";
-import { users } from "../../src/db/schema.ts";
+import { runMigrations } from "../../src/bun/migrate.ts";
+import { openDatabase } from "../../src/core/db/client.ts";
+import { users } from "../../src/core/db/schema.ts";
 import { testDatabase } from "../support/database.ts";
 import { PROJECT_ROOT } from "../support/process.ts";
 

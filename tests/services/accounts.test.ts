@@ -1,14 +1,14 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { DomainError } from "../../src/domain/errors.ts";
-import type { Account, Actor } from "../../src/domain/types.ts";
+import { DomainError } from "../../src/core/domain/errors.ts";
+import type { Account, Actor } from "../../src/core/domain/types.ts";
 import {
   createAccount,
   getAccount,
   listAccounts,
   listEntries,
-} from "../../src/services/accounts.ts";
-import type { ServiceDeps } from "../../src/services/context.ts";
-import { transfer } from "../../src/services/transfers.ts";
+} from "../../src/core/services/accounts.ts";
+import type { ServiceDeps } from "../../src/core/services/context.ts";
+import { transfer } from "../../src/core/services/transfers.ts";
 import { testDatabase } from "../support/database.ts";
 import {
   balanceOf,

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
-import type { Actor } from "../../src/domain/types.ts";
-import type { ServiceDeps } from "../../src/services/context.ts";
-import { deposit, withdraw } from "../../src/services/transfers.ts";
+import type { Actor } from "../../src/core/domain/types.ts";
+import type { ServiceDeps } from "../../src/core/services/context.ts";
+import { deposit, withdraw } from "../../src/core/services/transfers.ts";
 import { testDatabase } from "../support/database.ts";
 import { balanceOf, createUser, openAccount, treasuryAccount } from "../support/fixtures.ts";
 

@@ -1,10 +1,13 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
-import { idempotencyKeys, transfers } from "../../src/db/schema.ts";
-import { DomainError } from "../../src/domain/errors.ts";
-import type { ServiceDeps } from "../../src/services/context.ts";
-import { IDEMPOTENCY_KEY_TTL_MS, pruneIdempotencyKeys } from "../../src/services/idempotency.ts";
-import { transfer } from "../../src/services/transfers.ts";
+import { idempotencyKeys, transfers } from "../../src/core/db/schema.ts";
+import { DomainError } from "../../src/core/domain/errors.ts";
+import type { ServiceDeps } from "../../src/core/services/context.ts";
+import {
+  IDEMPOTENCY_KEY_TTL_MS,
+  pruneIdempotencyKeys,
+} from "../../src/core/services/idempotency.ts";
+import { transfer } from "../../src/core/services/transfers.ts";
 import { testDatabase } from "../support/database.ts";
 import { balanceOf, fund, openAccount, uniqueName } from "../support/fixtures.ts";
 

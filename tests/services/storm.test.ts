@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { inArray, or, sql } from "drizzle-orm";
-import { accounts, entries, transfers } from "../../src/db/schema.ts";
-import { BusinessRuleError } from "../../src/domain/errors.ts";
-import type { Account, Actor } from "../../src/domain/types.ts";
-import type { ServiceDeps } from "../../src/services/context.ts";
-import { transfer } from "../../src/services/transfers.ts";
+import { accounts, entries, transfers } from "../../src/core/db/schema.ts";
+import { BusinessRuleError } from "../../src/core/domain/errors.ts";
+import type { Account, Actor } from "../../src/core/domain/types.ts";
+import type { ServiceDeps } from "../../src/core/services/context.ts";
+import { transfer } from "../../src/core/services/transfers.ts";
 import { testDatabase } from "../support/database.ts";
 import { fund, openAccount } from "../support/fixtures.ts";
 

@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
-import type { Transaction } from "../../src/db/client.ts";
-import { postgresError } from "../../src/db/errors.ts";
+import type { Transaction } from "../../src/core/db/client.ts";
+import { postgresError } from "../../src/core/db/errors.ts";
 import {
   inTransaction,
   MAX_TRANSACTION_ATTEMPTS,
   type ServiceDeps,
-} from "../../src/services/context.ts";
+} from "../../src/core/services/context.ts";
 import { testDatabase } from "../support/database.ts";
 import { openAccount } from "../support/fixtures.ts";
 

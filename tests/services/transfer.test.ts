@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { eq, or } from "drizzle-orm";
-import { entries, transfers } from "../../src/db/schema.ts";
-import type { DomainError } from "../../src/domain/errors.ts";
-import type { Account, Actor } from "../../src/domain/types.ts";
-import type { ServiceDeps } from "../../src/services/context.ts";
-import { getTransfer, listTransfers, transfer } from "../../src/services/transfers.ts";
+import { entries, transfers } from "../../src/core/db/schema.ts";
+import type { DomainError } from "../../src/core/domain/errors.ts";
+import type { Account, Actor } from "../../src/core/domain/types.ts";
+import type { ServiceDeps } from "../../src/core/services/context.ts";
+import { getTransfer, listTransfers, transfer } from "../../src/core/services/transfers.ts";
 import { testDatabase } from "../support/database.ts";
 import {
   balanceOf,

@@ -1,9 +1,9 @@
-import type { Role } from "../../src/domain/types.ts";
-import { type AppType, createApp } from "../../src/http/app.ts";
-import type { HttpDeps } from "../../src/http/env.ts";
-import { silentLogger } from "../../src/lib/logger.ts";
-import { checkReadiness } from "../../src/services/health.ts";
-import { grantRole } from "../../src/services/users.ts";
+import type { Role } from "../../src/core/domain/types.ts";
+import { type AppType, createApp } from "../../src/core/http/app.ts";
+import type { HttpDeps } from "../../src/core/http/env.ts";
+import { silentLogger } from "../../src/core/lib/logger.ts";
+import { checkReadiness } from "../../src/core/services/health.ts";
+import { grantRole } from "../../src/core/services/users.ts";
 import { testDatabase } from "./database.ts";
 import { uniqueName } from "./fixtures.ts";
 

@@ -2,14 +2,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
-import { type Config, loadConfig } from "../../src/config/config.ts";
-import { type DatabaseHandle, openDatabase } from "../../src/db/client.ts";
-import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/db/embedded.ts";
-import { runMigrations } from "../../src/db/migrate.ts";
-import { type JobQueueHandle, startJobQueue } from "../../src/jobs/boss.ts";
-import { silentLogger } from "../../src/lib/logger.ts";
-import { buildServiceDeps, buildSharedStores } from "../../src/runtime/services.ts";
-import type { AuthDeps } from "../../src/services/context.ts";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/bun/embedded-postgres.ts";
+import { runMigrations } from "../../src/bun/migrate.ts";
+import { type Config, loadConfig } from "../../src/core/config/config.ts";
+import { type DatabaseHandle, openDatabase } from "../../src/core/db/client.ts";
+import { type JobQueueHandle, startJobQueue } from "../../src/core/jobs/boss.ts";
+import { silentLogger } from "../../src/core/lib/logger.ts";
+import type { AuthDeps } from "../../src/core/services/context.ts";
+import { buildServiceDeps, buildSharedStores } from "../../src/core/wiring/services.ts";
 import { deleteKeys, type RedisRest, startRedisRest } from "./redis.ts";
 
 /**

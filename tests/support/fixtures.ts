@@ -1,12 +1,12 @@
 import { and, eq } from "drizzle-orm";
-import { accounts, users } from "../../src/db/schema.ts";
-import { DomainError } from "../../src/domain/errors.ts";
-import type { Currency } from "../../src/domain/money.ts";
-import type { Account, Actor, Role } from "../../src/domain/types.ts";
-import { createAccount } from "../../src/services/accounts.ts";
-import type { ServiceDeps } from "../../src/services/context.ts";
-import { toAccount } from "../../src/services/ledger.ts";
-import { deposit } from "../../src/services/transfers.ts";
+import { accounts, users } from "../../src/core/db/schema.ts";
+import { DomainError } from "../../src/core/domain/errors.ts";
+import type { Currency } from "../../src/core/domain/money.ts";
+import type { Account, Actor, Role } from "../../src/core/domain/types.ts";
+import { createAccount } from "../../src/core/services/accounts.ts";
+import type { ServiceDeps } from "../../src/core/services/context.ts";
+import { toAccount } from "../../src/core/services/ledger.ts";
+import { deposit } from "../../src/core/services/transfers.ts";
 
 /** Unique per call, so tests never see each other's rows. */
 export function uniqueName(prefix = "u"): string {

@@ -1,14 +1,14 @@
-import { type Config, loadConfig } from "../../src/config/config.ts";
-import { type AppType, createApp } from "../../src/http/app.ts";
-import { createLogger, type Logger } from "../../src/lib/logger.ts";
-import { pingRedis } from "../../src/redis/upstash.ts";
+import { type Config, loadConfig } from "../../src/core/config/config.ts";
+import { type AppType, createApp } from "../../src/core/http/app.ts";
+import { createLogger, type Logger } from "../../src/core/lib/logger.ts";
+import { pingRedis } from "../../src/core/redis/upstash.ts";
+import type { AuthDeps } from "../../src/core/services/context.ts";
+import { checkReadiness } from "../../src/core/services/health.ts";
 import {
   buildServiceDeps,
   buildSharedStores,
   type SharedStores,
-} from "../../src/runtime/services.ts";
-import type { AuthDeps } from "../../src/services/context.ts";
-import { checkReadiness } from "../../src/services/health.ts";
+} from "../../src/core/wiring/services.ts";
 import { type CallOptions, callOn, type Reply, testHttpDeps } from "./app.ts";
 import { TEST_ENV, testDatabase } from "./database.ts";
 

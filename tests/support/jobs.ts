@@ -1,19 +1,19 @@
 import postgres from "postgres";
-import type { DatabaseHandle } from "../../src/db/client.ts";
-import { openDatabase } from "../../src/db/client.ts";
-import { runMigrations } from "../../src/db/migrate.ts";
-import { createApp } from "../../src/http/app.ts";
+import { runMigrations } from "../../src/bun/migrate.ts";
+import type { DatabaseHandle } from "../../src/core/db/client.ts";
+import { openDatabase } from "../../src/core/db/client.ts";
+import { createApp } from "../../src/core/http/app.ts";
 import {
   type JobQueueHandle,
   type JobSettings,
   QUEUES,
   startJobQueue,
-} from "../../src/jobs/boss.ts";
-import { startWorker } from "../../src/jobs/worker.ts";
-import { createLogger, type Logger, silentLogger } from "../../src/lib/logger.ts";
-import { createResendMailer } from "../../src/mail/resend-mailer.ts";
-import { buildServiceDeps, buildSharedStores } from "../../src/runtime/services.ts";
-import type { AuthDeps } from "../../src/services/context.ts";
+} from "../../src/core/jobs/boss.ts";
+import { startWorker } from "../../src/core/jobs/worker.ts";
+import { createLogger, type Logger, silentLogger } from "../../src/core/lib/logger.ts";
+import { createResendMailer } from "../../src/core/mail/resend-mailer.ts";
+import type { AuthDeps } from "../../src/core/services/context.ts";
+import { buildServiceDeps, buildSharedStores } from "../../src/core/wiring/services.ts";
 import { callOn, type RequestApp, testHttpDeps } from "./app.ts";
 
 export { callOn };

@@ -1,5 +1,5 @@
 import { expect } from "bun:test";
-import type { Currency } from "../../src/domain/money.ts";
+import type { Currency } from "../../src/core/domain/money.ts";
 import { type AccountJson, call, expectProblem, type Reply, testApp, testBanker } from "./app.ts";
 import { testDatabase } from "./database.ts";
 

@@ -28,7 +28,7 @@ export function startServer(env: Record<string, string>, port?: number): ServerP
   return startProcess("src/main.ts", env, port ?? Number(env.PORT ?? 8080));
 }
 
-/** Starts `bun <entry>` (src/main.ts, src/worker.ts…) with exactly `env` (plus PATH and HOME). */
+/** Starts `bun <entry>` (src/main.ts, src/job-worker.ts…) with exactly `env` (plus PATH and HOME). */
 export function startProcess(entry: string, env: Record<string, string>, port = 0): ServerProcess {
   let output = "";
   const child = Bun.spawn(["bun", entry], {

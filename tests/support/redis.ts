@@ -1,8 +1,8 @@
 import { RedisClient, type Server, type TCPSocketListener } from "bun";
-import { silentLogger } from "../../src/lib/logger.ts";
-import { createRedisRestHandler } from "../../src/redis-rest/handler.ts";
-import { RedisPool } from "../../src/redis-rest/redis-pool.ts";
-import { describeRedisServer, parseRedisUrl } from "../../src/redis-rest/redis-url.ts";
+import { silentLogger } from "../../src/core/lib/logger.ts";
+import { createRedisRestHandler } from "../../tools/redis-rest/handler.ts";
+import { RedisPool } from "../../tools/redis-rest/redis-pool.ts";
+import { describeRedisServer, parseRedisUrl } from "../../tools/redis-rest/redis-url.ts";
 
 /**
  * Redis for tests. With REDIS_URL set (e.g. redis://127.0.0.1:6379), `startRedisRest()` serves

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { parseRedisUrl, type RedisServer, RedisUrlError } from "../redis-rest/redis-url.ts";
 import {
   ConfigError,
   type ConfigProblem,
@@ -8,7 +7,8 @@ import {
   logLevel,
   nodeEnv,
   problemsOf,
-} from "./config.ts";
+} from "../../src/core/config/config.ts";
+import { parseRedisUrl, type RedisServer, RedisUrlError } from "./redis-url.ts";
 
 /**
  * Configuration of the Upstash-compatible REST endpoint (`bun run redis:rest`), a development

@@ -1,4 +1,4 @@
-import type { Logger } from "../lib/logger.ts";
+import type { Logger } from "../../src/core/lib/logger.ts";
 import { RedisConnectionError } from "./errors.ts";
 import { RedisConnection } from "./redis-connection.ts";
 import { describeRedisServer, type RedisServer } from "./redis-url.ts";

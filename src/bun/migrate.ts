@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
-import type { DatabaseHandle } from "./client.ts";
+import type { DatabaseHandle } from "../core/db/client.ts";
 
 export const MIGRATIONS_FOLDER = path.resolve(import.meta.dir, "../../drizzle");
 

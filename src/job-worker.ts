@@ -3,11 +3,12 @@
  * from the API (then set WORKER_ENABLED=false on the API). Stops gracefully on SIGTERM / SIGINT:
  * running jobs finish (bounded by SHUTDOWN_TIMEOUT), then the pools close.
  */
-import { startJobQueue } from "./jobs/boss.ts";
-import { startWorker } from "./jobs/worker.ts";
-import { connectDatabase } from "./runtime/database.ts";
-import { buildMailer } from "./runtime/mailer.ts";
-import { isWatchReload, loadConfigOrExit, loggerFor, onShutdownSignal } from "./runtime/startup.ts";
+
+import { connectDatabase } from "./bun/database.ts";
+import { isWatchReload, loadConfigOrExit, loggerFor, onShutdownSignal } from "./bun/startup.ts";
+import { startJobQueue } from "./core/jobs/boss.ts";
+import { startWorker } from "./core/jobs/worker.ts";
+import { buildMailer } from "./core/wiring/mailer.ts";
 
 const config = loadConfigOrExit(process.env);
 const logger = loggerFor(config).child({ process: "worker" });

@@ -1,5 +1,5 @@
+import { migrationStatus } from "../../bun/migrate.ts";
 import type { DatabaseHandle } from "../db/client.ts";
-import { migrationStatus } from "../db/migrate.ts";
 import { withTimeout } from "../lib/with-timeout.ts";
 
 export type CheckStatus = "ok" | "failing";

@@ -2,10 +2,11 @@
  * `bun run redis:rest`: an Upstash-compatible REST endpoint in front of a stock Redis, so
  * @upstash/redis and @upstash/ratelimit work in development and tests without Upstash.
  * Configuration: REDIS_URL, REDIS_REST_HOST, REDIS_REST_PORT, REDIS_REST_TOKEN, LOG_LEVEL
- * (see src/config/redis-rest.ts).
+ * (see tools/redis-rest/config.ts).
  */
-import { DEVELOPMENT_REDIS_REST_TOKEN, loadRedisRestConfig } from "../config/redis-rest.ts";
-import { loadConfigOrExit, loggerFor, onShutdownSignal } from "../runtime/startup.ts";
+
+import { loadConfigOrExit, loggerFor, onShutdownSignal } from "../../src/bun/startup.ts";
+import { DEVELOPMENT_REDIS_REST_TOKEN, loadRedisRestConfig } from "./config.ts";
 import { createRedisRestHandler, DEFAULT_MAX_BODY_BYTES } from "./handler.ts";
 import { RedisPool } from "./redis-pool.ts";
 import { RedisErrorReply } from "./resp.ts";

@@ -1,5 +1,5 @@
 import type { Server } from "bun";
-import type { Logger } from "../lib/logger.ts";
+import type { Logger } from "../core/lib/logger.ts";
 
 /**
  * Stops accepting connections and waits for the requests in flight to finish; after

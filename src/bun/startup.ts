@@ -1,5 +1,5 @@
-import { type Config, ConfigError, loadConfig } from "../config/config.ts";
-import { createLogger, type Logger } from "../lib/logger.ts";
+import { type Config, ConfigError, loadConfig } from "../core/config/config.ts";
+import { createLogger, type Logger } from "../core/lib/logger.ts";
 
 type Environment = Record<string, string | undefined>;
 

@@ -1,8 +1,12 @@
-import type { Config } from "../config/config.ts";
-import { type DatabaseHandle, openDatabase } from "../db/client.ts";
-import { type EmbeddedPostgres, ensureDatabase, startEmbeddedPostgres } from "../db/embedded.ts";
-import { runMigrations } from "../db/migrate.ts";
-import type { Logger } from "../lib/logger.ts";
+import type { Config } from "../core/config/config.ts";
+import { type DatabaseHandle, openDatabase } from "../core/db/client.ts";
+import type { Logger } from "../core/lib/logger.ts";
+import {
+  type EmbeddedPostgres,
+  ensureDatabase,
+  startEmbeddedPostgres,
+} from "./embedded-postgres.ts";
+import { runMigrations } from "./migrate.ts";
 
 export interface RuntimeDatabase {
   handle: DatabaseHandle;

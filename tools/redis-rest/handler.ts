@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Logger } from "../lib/logger.ts";
+import type { Logger } from "../../src/core/lib/logger.ts";
 import { CommandRejectedError, type PreparedCommand, prepareCommand } from "./commands.ts";
 import { RedisConnectionError, RedisProtocolError } from "./errors.ts";
 import type { RedisRunner } from "./redis-pool.ts";
