@@ -1,7 +1,7 @@
 import { RedisClient, type Server, type TCPSocketListener } from "bun";
 import { silentLogger } from "../../src/core/lib/logger.ts";
 import { createRedisRestHandler } from "../../tools/redis-rest/handler.ts";
-import { RedisPool } from "../../tools/redis-rest/redis-pool.ts";
+import { RedisConnections } from "../../tools/redis-rest/redis-connections.ts";
 import { describeRedisServer, parseRedisUrl } from "../../tools/redis-rest/redis-url.ts";
 
 /**
@@ -51,8 +51,8 @@ export function startRedisRest(options: { redisUrl?: string } = {}): RedisRest |
   const id = `${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
   const clientName = `redis-rest-test-${id}`;
   const token = `test-token-${id}`;
-  const pool = new RedisPool({ server, logger: silentLogger, clientName });
-  const handler = createRedisRestHandler({ redis: pool, token, logger: silentLogger });
+  const redis = new RedisConnections({ server, logger: silentLogger, clientName });
+  const handler = createRedisRestHandler({ redis, token, logger: silentLogger });
   let requests = 0;
   let dropped = 0;
   const serve = (port: number) =>
@@ -97,7 +97,7 @@ export function startRedisRest(options: { redisUrl?: string } = {}): RedisRest |
     async stop() {
       outage?.stop(true);
       await http?.stop(true);
-      await pool.close();
+      redis.close();
     },
   };
 }

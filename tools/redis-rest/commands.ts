@@ -1,5 +1,9 @@
-import type { RedisArgument, RedisCommand, RespValue } from "./resp.ts";
+import type { RedisReply } from "./reply-json.ts";
 import type { ScriptShaMap } from "./scripts.ts";
+
+/** One command: its name then its arguments, each text (sent as UTF-8) or raw bytes. */
+export type RedisArgument = string | Uint8Array;
+export type RedisCommand = readonly RedisArgument[];
 
 /** A command this endpoint will not send; answered like a Redis error (`ERR …`). */
 export class CommandRejectedError extends Error {
@@ -17,7 +21,7 @@ export interface PreparedCommand {
   /** Needs a connection of its own (BLPOP, XREAD BLOCK, …). */
   blocking: boolean;
   /** Turns Redis's reply into what the client expects (SCRIPT LOAD → the original SHA1). */
-  mapReply?: (reply: RespValue) => RespValue;
+  mapReply?: (reply: RedisReply) => RedisReply;
 }
 
 /**

@@ -1,11 +1,15 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "../../src/core/lib/logger.ts";
-import { CommandRejectedError, type PreparedCommand, prepareCommand } from "./commands.ts";
-import { RedisConnectionError, RedisProtocolError } from "./errors.ts";
-import type { RedisRunner } from "./redis-pool.ts";
-import { type JsonReply, replyToJson } from "./reply-json.ts";
+import {
+  CommandRejectedError,
+  type PreparedCommand,
+  prepareCommand,
+  type RedisArgument,
+  type RedisCommand,
+} from "./commands.ts";
+import { type RedisRunner, RedisUnavailableError } from "./redis-connections.ts";
+import { type JsonReply, type RedisReply, replyToJson } from "./reply-json.ts";
 import { PayloadTooLargeError, readBodyWithLimit } from "./request-body.ts";
-import { type RedisArgument, type RedisCommand, RedisErrorReply, type RespValue } from "./resp.ts";
 import { ScriptShaMap } from "./scripts.ts";
 
 export interface RedisRestHandlerOptions {
@@ -47,7 +51,7 @@ const textDecoder = new TextDecoder();
  * - `POST /` with `["CMD", …args]` → `{"result": …}`; an error reply → 400 `{"error": "ERR …"}`
  * - path style: `GET /set/key/value`, `POST /set/key` (body = last argument), `?EX=100` appended
  * - `POST /pipeline` with `[[…], […]]` → `[{"result"}|{"error"}, …]`, one entry per command
- * - `POST /multi-exec`: the same inside MULTI/EXEC on a connection of its own; a command
+ * - `POST /multi-exec`: the same inside MULTI/EXEC on the transactions' connection; a command
  *   refused while queuing discards them all → 400 `{"error": "EXECABORT …"}`
  * - `Upstash-Encoding: base64` (see reply-json.ts), `#!lua flags=…` scripts (see scripts.ts)
  */
@@ -76,9 +80,9 @@ export function createRedisRestHandler(options: RedisRestHandlerOptions): FetchH
     }
   };
 
-  const entryFor = (prepared: PreparedCommand, reply: RespValue, base64: boolean): Entry => {
+  const entryFor = (prepared: PreparedCommand, reply: RedisReply, base64: boolean): Entry => {
     const mapped = prepared.mapReply ? prepared.mapReply(reply) : reply;
-    return mapped instanceof RedisErrorReply
+    return mapped instanceof Error
       ? { error: mapped.message }
       : { result: replyToJson(mapped, base64) };
   };
@@ -195,7 +199,7 @@ function errorResponse(error: unknown, logger: Logger): Response {
   if (error instanceof PayloadTooLargeError) {
     return Response.json({ error: error.message }, { status: 413 });
   }
-  if (error instanceof RedisConnectionError || error instanceof RedisProtocolError) {
+  if (error instanceof RedisUnavailableError) {
     logger.warn("Redis is unavailable", { error: error.message });
     return Response.json({ error: `ERR Redis is unavailable: ${error.message}` }, { status: 503 });
   }

@@ -8,14 +8,13 @@
 import { loadConfigOrExit, loggerFor, onShutdownSignal } from "../../src/bun/startup.ts";
 import { DEVELOPMENT_REDIS_REST_TOKEN, loadRedisRestConfig } from "./config.ts";
 import { createRedisRestHandler, DEFAULT_MAX_BODY_BYTES } from "./handler.ts";
-import { RedisPool } from "./redis-pool.ts";
-import { RedisErrorReply } from "./resp.ts";
+import { RedisConnections } from "./redis-connections.ts";
 
 const config = loadConfigOrExit(process.env, loadRedisRestConfig);
 const logger = loggerFor(config);
 
 try {
-  const redis = new RedisPool({ server: config.redis, logger });
+  const redis = new RedisConnections({ server: config.redis, logger });
   const handler = createRedisRestHandler({ redis, token: config.token, logger });
   const server = Bun.serve({
     hostname: config.host,
@@ -34,9 +33,9 @@ try {
   });
 
   // Say at once whether Redis answers; the endpoint keeps serving either way (503 meanwhile).
-  redis.command(["PING"]).then(
-    (reply) => {
-      if (reply instanceof RedisErrorReply) {
+  redis.pipeline([["PING"]]).then(
+    ([reply]) => {
+      if (reply instanceof Error) {
         logger.warn("Redis answered PING with an error", { error: reply.message });
       }
     },
@@ -50,7 +49,7 @@ try {
 
   onShutdownSignal(logger, async () => {
     await server.stop();
-    await redis.close();
+    redis.close();
   });
 } catch (error) {
   logger.error("start-up failed", { error });

@@ -1,4 +1,9 @@
-import { RedisErrorReply, type RespValue } from "./resp.ts";
+/**
+ * A Redis reply as ioredis's Buffer commands give it: strings as bytes (simple strings too),
+ * integers as numbers, nil as null, an error *reply* as an Error (inside an array, or as one
+ * entry of a pipeline). `string` is for replies the endpoint writes itself (SCRIPT LOAD's SHA1).
+ */
+export type RedisReply = string | Uint8Array | number | null | Error | RedisReply[];
 
 export type JsonReply = string | number | null | JsonReply[];
 
@@ -15,11 +20,11 @@ const textEncoder = new TextEncoder();
  *
  * Without it, strings are UTF-8 text (invalid bytes become U+FFFD, as on Upstash).
  */
-export function replyToJson(reply: RespValue, base64: boolean, topLevel = true): JsonReply {
+export function replyToJson(reply: RedisReply, base64: boolean, topLevel = true): JsonReply {
   if (reply === null || typeof reply === "number") return reply;
   if (Array.isArray(reply)) return reply.map((item) => replyToJson(item, base64, false));
   // An error nested in an array (a script's table, say): its message stands in for it.
-  const value = reply instanceof RedisErrorReply ? reply.message : reply;
+  const value = reply instanceof Error ? reply.message : reply;
   if (!base64) return typeof value === "string" ? value : textDecoder.decode(value);
   if (topLevel && (value === "OK" || (value instanceof Uint8Array && isOk(value)))) return "OK";
   const bytes = typeof value === "string" ? textEncoder.encode(value) : value;
