@@ -1,21 +1,24 @@
 /**
  * Operator commands: `bun run cli <command>`.
- *   migrate                   apply pending migrations (also done by the server at start)
+ *   migrate                   apply pending migrations and install the job queue's schema (the
+ *                             Bun server also does both at start; the edge Worker never does)
  *   prune-idempotency-keys    delete Idempotency-Keys older than 24 h
  *   grant-role <user> <role>  make a user a banker (or a depositor again): the only way
  */
 
 import { connectDatabase } from "./bun/database.ts";
-import { loadConfigOrExit, loggerFor } from "./bun/startup.ts";
+import { loadConfigOrExit } from "./bun/startup.ts";
 import { DomainError } from "./core/domain/errors.ts";
 import { ROLES, type Role } from "./core/domain/types.ts";
+import { startJobQueue } from "./core/jobs/boss.ts";
+import { loggerFor } from "./core/lib/logger.ts";
 import { systemClock } from "./core/services/context.ts";
 import { pruneIdempotencyKeys } from "./core/services/idempotency.ts";
 import { grantRole } from "./core/services/users.ts";
 import { buildSharedStores } from "./core/wiring/services.ts";
 
 const USAGE = `usage: bun run cli <command>
-  migrate                   apply pending database migrations
+  migrate                   apply pending database migrations, install the job queue
   prune-idempotency-keys    delete Idempotency-Keys older than 24 h
   grant-role <user> <role>  give a user a role (${ROLES.join(" | ")}); takes effect at once`;
 
@@ -29,7 +32,12 @@ async function run(): Promise<number> {
   switch (command) {
     case "migrate": {
       const database = await connectDatabase(config, logger, CLI_DATABASE);
-      await database.close();
+      try {
+        await (await startJobQueue({ url: database.url, logger })).stop();
+        logger.info("job queue schema and queues ready");
+      } finally {
+        await database.close();
+      }
       return 0;
     }
     case "prune-idempotency-keys": {
@@ -52,7 +60,7 @@ async function run(): Promise<number> {
       try {
         const { revocations } = buildSharedStores(config, logger);
         const user = await grantRole(
-          { db: database.handle.db, logger, clock: systemClock, revocations },
+          { db: database.handle.db, revocations },
           username,
           role as Role,
         );

@@ -5,9 +5,10 @@
  */
 
 import { connectDatabase } from "./bun/database.ts";
-import { isWatchReload, loadConfigOrExit, loggerFor, onShutdownSignal } from "./bun/startup.ts";
+import { isWatchReload, loadConfigOrExit, onShutdownSignal } from "./bun/startup.ts";
 import { startJobQueue } from "./core/jobs/boss.ts";
 import { startWorker } from "./core/jobs/worker.ts";
+import { loggerFor } from "./core/lib/logger.ts";
 import { buildMailer } from "./core/wiring/mailer.ts";
 
 const config = loadConfigOrExit(process.env);

@@ -1,19 +1,21 @@
 /**
- * Production entry (`bun run start`) and, under `bun --watch`, the development server
- * (`bun run dev`): config → database (DATABASE_URL or embedded) → migrations → job queue
- * (and its worker, unless WORKER_ENABLED=false) → HTTP. SIGTERM / SIGINT shut down gracefully.
+ * The Bun server (`bun run start`) and, under `bun --watch`, the development server (`bun run
+ * dev`): config → database (DATABASE_URL or embedded) → migrations → job queue (and its worker,
+ * unless WORKER_ENABLED=false) → HTTP. SIGTERM / SIGINT shut down gracefully.
  */
-
+import { bunBcrypt } from "./bun/bcrypt.ts";
+import { bunConnectionIp } from "./bun/connection-ip.ts";
 import { connectDatabase } from "./bun/database.ts";
+import { docsAssets } from "./bun/docs-assets.ts";
 import { stopHttpServer } from "./bun/shutdown.ts";
-import { isWatchReload, loadConfigOrExit, loggerFor, onShutdownSignal } from "./bun/startup.ts";
+import { isWatchReload, loadConfigOrExit, onShutdownSignal } from "./bun/startup.ts";
 import { createApp } from "./core/http/app.ts";
 import { startJobQueue } from "./core/jobs/boss.ts";
 import { startWorker } from "./core/jobs/worker.ts";
-import { pingRedis } from "./core/redis/upstash.ts";
-import { checkReadiness } from "./core/services/health.ts";
+import { loggerFor } from "./core/lib/logger.ts";
+import { buildHttpDeps } from "./core/wiring/http.ts";
 import { buildMailer } from "./core/wiring/mailer.ts";
-import { buildServiceDeps, buildSharedStores } from "./core/wiring/services.ts";
+import { buildServices, buildSharedStores } from "./core/wiring/services.ts";
 
 const config = loadConfigOrExit(process.env);
 const logger = loggerFor(config);
@@ -22,7 +24,7 @@ try {
   const database = await connectDatabase(config, logger);
   const jobs = await startJobQueue({ url: database.url, logger });
   const stores = buildSharedStores(config, logger);
-  const db = database.handle.db;
+  const { db } = database.handle;
   if (config.workerEnabled) {
     const mailer = buildMailer(config, logger);
     await startWorker(
@@ -37,26 +39,25 @@ try {
   }
 
   let shuttingDown = false;
-  const { redis } = stores;
-  const app = createApp({
-    services: buildServiceDeps(config, { db, logger, jobs: jobs.queue, stores }),
-    logger,
-    readiness: () =>
-      checkReadiness({
-        database: database.handle,
-        pingRedis: redis ? () => pingRedis(redis) : undefined,
-        shuttingDown: () => shuttingDown,
-      }),
-    production: config.nodeEnv === "production",
-    allowedOrigins: config.allowedOrigins,
-    trustProxyHops: config.trustProxyHops,
-  });
+  const services = buildServices(config, { logger, jobs: jobs.queue, stores, bcrypt: bunBcrypt });
+  const app = createApp(
+    buildHttpDeps(config, {
+      services,
+      stores,
+      logger,
+      database: () => db,
+      connectionIp: bunConnectionIp,
+      docsAssets,
+      shuttingDown: () => shuttingDown,
+    }),
+  );
   const server = Bun.serve({ port: config.port, hostname: "0.0.0.0", fetch: app.fetch });
   logger.info(`serving on http://localhost:${server.port} (API reference: /docs)`, {
     env: config.nodeEnv,
     database: database.source,
     tokens: config.tokenType,
-    redis: redis ? "HTTP Redis" : "none (in-process stores)",
+    redis: stores.redis ? "HTTP Redis" : "none",
+    revocations: stores.revocations.kind,
     rate_limits: stores.limiter.kind,
   });
 

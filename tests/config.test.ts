@@ -214,7 +214,11 @@ describe("loadConfig: jobs, email, Redis, rate limits, shutdown", () => {
       from: "bank@example.com",
       appBaseUrl: "https://bank.example.com",
     });
-    expect(config.redis).toEqual({ url: "http://127.0.0.1:8079", token: "secret" });
+    expect(config.redis).toEqual({
+      url: "http://127.0.0.1:8079",
+      token: "secret",
+      keyPrefix: "simplebank:",
+    });
     expect(config.rateLimits.enabled).toBe(false);
     expect(config.rateLimits.transfersPerUser).toEqual({ limit: 100, windowMs: 30_000 });
   });
@@ -385,7 +389,7 @@ describe("loadConfig in production", () => {
         from: "bank@example.com",
         appBaseUrl: "https://bank.example.com",
       },
-      redis: { url: "https://redis.example.com", token: "t" },
+      redis: { url: "https://redis.example.com", token: "t", keyPrefix: "simplebank:" },
     });
   });
 

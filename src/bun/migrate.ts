@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+/** Applies the migrations in drizzle/ (read from disk at run time: the Bun side only). */
 import path from "node:path";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import type { DatabaseHandle } from "../core/db/client.ts";
@@ -23,32 +23,4 @@ export async function runMigrations(handle: DatabaseHandle): Promise<void> {
     );
     lockConnection.release();
   }
-}
-
-export interface MigrationStatus {
-  /** Migrations shipped with this build (drizzle/meta/_journal.json). */
-  expected: number;
-  /** Migrations recorded as applied in the database. */
-  applied: number;
-}
-
-let shipped: Promise<number> | undefined;
-
-export async function migrationStatus(
-  handle: Pick<DatabaseHandle, "sql">,
-): Promise<MigrationStatus> {
-  shipped ??= readFile(path.join(MIGRATIONS_FOLDER, "meta/_journal.json"), "utf8").then(
-    (text) => (JSON.parse(text) as { entries: unknown[] }).entries.length,
-  );
-  const [table] = await handle.sql<{ exists: boolean }[]>`
-    select to_regclass('drizzle.__drizzle_migrations') is not null as exists`;
-  const applied = table?.exists
-    ? Number(
-        (
-          await handle.sql<{ count: string }[]>`
-          select count(*)::text as count from drizzle.__drizzle_migrations`
-        )[0]?.count ?? 0,
-      )
-    : 0;
-  return { expected: await shipped, applied };
 }

@@ -1,5 +1,5 @@
 import { type Config, ConfigError, loadConfig } from "../core/config/config.ts";
-import { createLogger, type Logger } from "../core/lib/logger.ts";
+import type { Logger } from "../core/lib/logger.ts";
 
 type Environment = Record<string, string | undefined>;
 
@@ -22,13 +22,6 @@ export function loadConfigOrExit<T>(
     }
     throw error;
   }
-}
-
-export function loggerFor(config: Pick<Config, "logLevel" | "nodeEnv">): Logger {
-  return createLogger({
-    level: config.logLevel,
-    format: config.nodeEnv === "production" ? "json" : "pretty",
-  });
 }
 
 /**

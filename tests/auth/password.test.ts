@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { bunBcrypt } from "../../src/bun/bcrypt.ts";
 import {
+  bcryptJs,
   createPasswordHasher,
-  defaultPasswordImplementation,
   MAX_PASSWORD_BYTES,
   passwordByteLength,
 } from "../../src/core/auth/password.ts";
@@ -17,8 +18,9 @@ function randomString(length: number): string {
   return Array.from(bytes, (b) => letters[b % letters.length]).join("");
 }
 
+const BCRYPTS = { bun: bunBcrypt, js: bcryptJs };
 const hasher = (implementation: "bun" | "js", cost = COST) =>
-  createPasswordHasher({ cost, implementation });
+  createPasswordHasher({ cost, bcrypt: BCRYPTS[implementation] });
 
 /** 18 four-byte emoji: exactly 72 bytes in 36 UTF-16 code units. */
 const UNICODE_72 = "🔐".repeat(18);
@@ -107,9 +109,9 @@ describe("cross-implementation", () => {
 });
 
 describe("createPasswordHasher", () => {
-  test("defaults to Bun.password under Bun", () => {
-    expect(defaultPasswordImplementation()).toBe("bun");
-    expect(createPasswordHasher({ cost: COST })).toBeDefined();
+  test("defaults to the pure-JS bcrypt, which runs on every runtime", async () => {
+    const hash = await createPasswordHasher({ cost: COST }).hash("correct horse");
+    expect(await bcryptJs.compare("correct horse", hash)).toBe(true);
   });
 
   test("rejects a cost outside 4..31", () => {

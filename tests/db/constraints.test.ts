@@ -12,7 +12,7 @@ import {
   users,
 } from "../../src/core/db/schema.ts";
 import type { Actor } from "../../src/core/domain/types.ts";
-import type { ServiceDeps } from "../../src/core/services/context.ts";
+import type { TestContext } from "../support/database.ts";
 import { testDatabase } from "../support/database.ts";
 import { balanceOf, createUser, treasuryAccount, uniqueName } from "../support/fixtures.ts";
 
@@ -22,7 +22,7 @@ import { balanceOf, createUser, treasuryAccount, uniqueName } from "../support/f
  * failing write needs, runs inside a transaction that always ends by throwing: nothing stays.
  */
 
-let deps: ServiceDeps;
+let deps: TestContext;
 let db: Database;
 let alice: Actor;
 let bob: Actor;

@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type DatabaseHandle, openDatabase } from "../../src/core/db/client.ts";
 import { type AppType, createApp, MAX_BODY_BYTES } from "../../src/core/http/app.ts";
 import { createLogger, type Logger } from "../../src/core/lib/logger.ts";
-import { buildServiceDeps } from "../../src/core/wiring/services.ts";
 import {
   type AccountJson,
   depositTo,
   expectProblem,
+  httpDepsFor,
   logIn,
   openAccountFor,
   type Reply,
@@ -15,7 +15,7 @@ import {
   testApp,
   testHttpDeps,
 } from "../support/app.ts";
-import { TEST_CONFIG, testDatabase } from "../support/database.ts";
+import { TEST_CONFIG, testContext, testDatabase } from "../support/database.ts";
 import { uniqueName } from "../support/fixtures.ts";
 import { freePort } from "../support/process.ts";
 
@@ -167,8 +167,7 @@ async function unavailableApp(): Promise<AppType> {
   const handle = openDatabase({ url: unreachableUrl, poolMax: 1 });
   unreachableHandles.push(handle);
   return createApp(
-    await testHttpDeps({
-      services: buildServiceDeps(TEST_CONFIG, { db: handle.db, logger: unavailableLogger }),
+    httpDepsFor(testContext(TEST_CONFIG, handle.db, { logger: unavailableLogger }), {
       logger: unavailableLogger,
     }),
   );

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { grantRole } from "../../src/core/services/users.ts";
 import {
   type AccountJson,
   depositTo,
@@ -7,6 +8,7 @@ import {
   signUp,
   type TestUser,
 } from "../support/app.ts";
+import { testDatabase } from "../support/database.ts";
 import { type Instance, startInstance, uniqueIp, waitFor } from "../support/instances.ts";
 import { deleteKeys, keyPrefix, startRedisRest } from "../support/redis.ts";
 
@@ -15,7 +17,7 @@ import { deleteKeys, keyPrefix, startRedisRest } from "../support/redis.ts";
  * session on EVERY instance within a second, at one Redis round trip per authenticated
  * request. Two instances (each its own Upstash client, breaker and service deps) share one
  * Redis (through a REST endpoint of this file's own, which counts the HTTP requests it gets)
- * and one database. Without Redis, the in-process store does the same for its one instance.
+ * and one database. Without Redis, the database answers the same question for every instance.
  */
 
 interface LoginJson {
@@ -192,46 +194,63 @@ describe.skipIf(!rest)("on every instance (two instances, one Redis, one databas
   });
 });
 
-describe("without Redis (embedded default): the in-process stores", () => {
+describe("without Redis (embedded default): revocations are read from the database", () => {
   let solo: Instance;
+  let other: Instance;
 
   beforeAll(async () => {
     solo = await startInstance({ env: { RATE_LIMIT_ENABLED: "true" } });
+    other = await startInstance({ env: { RATE_LIMIT_ENABLED: "true" } });
   });
 
-  test("are used, and building them logs ONE line saying so", () => {
+  test("building the stores logs ONE line saying what each uses", () => {
     expect(solo.stores.redis).toBeUndefined();
     expect(solo.stores.limiter.kind).toBe("memory");
-    expect(solo.stores.revocations.kind).toBe("memory");
+    expect(solo.stores.revocations.kind).toBe("database");
     expect(solo.logs).toHaveLength(1);
     const [line] = solo.logs;
     expect(line?.level).toBe("warn");
     expect(line?.msg).toMatch(/no Redis configured/);
-    expect(line?.msg).toMatch(/in-process/);
+    expect(line?.msg).toMatch(/revocations are read from the database/);
   });
 
-  test("logout still revokes the session's access token on this instance", async () => {
+  test("logout on one instance revokes the session's access token on every instance", async () => {
     const user = await signUp();
     const session = await loginOn(solo, user);
-    expect((await me(solo, session.access_token)).status).toBe(200);
+    expect((await me(other, session.access_token)).status).toBe(200);
     expect(
       (await solo.request("POST", "/users/logout", { token: session.access_token })).status,
     ).toBe(204);
     expectProblem(await me(solo, session.access_token), 401, "unauthenticated");
-    expect((await me(solo, user.accessToken)).status).toBe(200);
+    expectProblem(await me(other, session.access_token), 401, "unauthenticated");
+    expect((await me(other, user.accessToken)).status).toBe(200);
   });
 
-  test("a password change revokes the other sessions on this instance", async () => {
+  test("a password change revokes the other sessions on every instance", async () => {
     const user = await signUp();
     const changing = await loginOn(solo, user);
-    const other = await loginOn(solo, user);
+    const elsewhere = await loginOn(other, user);
     const patch = await solo.request("PATCH", `/users/${user.username}`, {
       token: changing.access_token,
       body: { password: `new-${crypto.randomUUID()}` },
     });
     expect(patch.status).toBe(200);
-    expectProblem(await me(solo, other.access_token), 401, "unauthenticated");
-    expect((await me(solo, changing.access_token)).status).toBe(200);
+    expectProblem(await me(other, elsewhere.access_token), 401, "unauthenticated");
+    expectProblem(await me(solo, elsewhere.access_token), 401, "unauthenticated");
+    expect((await me(other, changing.access_token)).status).toBe(200);
+  });
+
+  test("a role change makes older access tokens 'token_expired' on every instance", async () => {
+    const user = await signUp();
+    const session = await loginOn(solo, user);
+    await grantRole((await testDatabase()).deps, user.username, "banker");
+    expectProblem(await me(solo, session.access_token), 401, "token_expired");
+    expectProblem(await me(other, session.access_token), 401, "token_expired");
+    const renewed = await other.request<{ access_token: string }>("POST", "/tokens/renew_access", {
+      body: { refresh_token: session.refresh_token },
+    });
+    expect(renewed.status).toBe(200);
+    expect((await me(solo, renewed.body.access_token)).status).toBe(200);
   });
 
   test("/readyz has no Redis check", async () => {

@@ -1,25 +1,25 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { eq } from "drizzle-orm";
+import { bunConnectionIp } from "../../src/bun/connection-ip.ts";
 import type { PasswordHasher } from "../../src/core/auth/password-hasher.ts";
 import { createTokenMaker } from "../../src/core/auth/tokens.ts";
 import { loadConfig } from "../../src/core/config/config.ts";
 import type { Database } from "../../src/core/db/client.ts";
 import { sessions } from "../../src/core/db/schema.ts";
 import { createApp } from "../../src/core/http/app.ts";
-import { silentLogger } from "../../src/core/lib/logger.ts";
-import { type AuthDeps, systemClock } from "../../src/core/services/context.ts";
-import { buildServiceDeps } from "../../src/core/wiring/services.ts";
+import { systemClock } from "../../src/core/services/context.ts";
 import {
   call,
   callOn,
   expectProblem,
+  httpDepsFor,
   logIn,
   signUp,
   type TestUser,
   testHttpDeps,
 } from "../support/app.ts";
-import { TEST_CONFIG, testDatabase } from "../support/database.ts";
+import { TEST_CONFIG, type TestContext, testContext, testDatabase } from "../support/database.ts";
 import { uniqueName } from "../support/fixtures.ts";
 
 /**
@@ -48,7 +48,7 @@ const HOUR = 60 * MINUTE;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
-let deps: AuthDeps;
+let deps: TestContext;
 let db: Database;
 beforeAll(async () => {
   const database = await testDatabase();
@@ -215,9 +215,9 @@ describe("POST /users/login", () => {
     expect((await sessionRow(direct.body.session_id)).clientIp).toBe("unknown");
   });
 
-  test("served over a real socket, the client IP is the peer's address", async () => {
+  test("served by Bun.serve, the client IP is the socket peer's address", async () => {
     const user = await signUp();
-    const app = createApp(await testHttpDeps());
+    const app = createApp(await testHttpDeps({ connectionIp: bunConnectionIp }));
     const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
     try {
       const res = await fetch(`http://127.0.0.1:${server.port}/users/login`, {
@@ -382,16 +382,16 @@ describe("POST /tokens/renew_access", () => {
   });
 
   test("a refresh token past a tiny REFRESH_TOKEN_DURATION: 401 token_expired", async () => {
-    const services = buildServiceDeps(
+    const services = testContext(
       loadConfig({
         NODE_ENV: "test",
         BCRYPT_COST: "4",
         TOKEN_SYMMETRIC_KEY: TEST_CONFIG.tokenSymmetricKey,
         REFRESH_TOKEN_DURATION: "200ms",
       }),
-      { db, logger: silentLogger },
+      db,
     );
-    const app = createApp(await testHttpDeps({ services }));
+    const app = createApp(httpDepsFor(services));
     const user = await signUp();
     const res = await callOn<LoginJson>(app, "POST", "/users/login", {
       body: { username: user.username, password: user.password },
@@ -562,12 +562,12 @@ describe("access and refresh tokens cannot stand in for each other", () => {
 
 describe("TOKEN_TYPE=jwt", () => {
   test("login → me → renew → logout works with JWT HS256 tokens", async () => {
-    const services = buildServiceDeps(
+    const services = testContext(
       loadConfig({ NODE_ENV: "test", TOKEN_TYPE: "jwt", BCRYPT_COST: "4" }),
-      { db, logger: silentLogger },
+      db,
     );
     expect(services.tokens.kind).toBe("jwt");
-    const app = createApp(await testHttpDeps({ services }));
+    const app = createApp(httpDepsFor(services));
     const user: TestUser = await signUp();
 
     const loggedIn = await callOn<LoginJson>(app, "POST", "/users/login", {
@@ -626,11 +626,11 @@ describe("TOKEN_TYPE=jwt", () => {
   });
 
   test("a JWT with alg none: 401", async () => {
-    const services = buildServiceDeps(
+    const services = testContext(
       loadConfig({ NODE_ENV: "test", TOKEN_TYPE: "jwt", BCRYPT_COST: "4" }),
-      { db, logger: silentLogger },
+      db,
     );
-    const app = createApp(await testHttpDeps({ services }));
+    const app = createApp(httpDepsFor(services));
     const user = await signUp();
     const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
     const now = new Date();

@@ -3,7 +3,6 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../../src/core/db/client.ts";
 import { sessions, users, verifyEmails } from "../../src/core/db/schema.ts";
 import { createApp } from "../../src/core/http/app.ts";
-import type { AuthDeps } from "../../src/core/services/context.ts";
 import type { JobQueue } from "../../src/core/services/jobs.ts";
 import {
   call,
@@ -16,7 +15,7 @@ import {
   testBanker,
   testHttpDeps,
 } from "../support/app.ts";
-import { testDatabase } from "../support/database.ts";
+import { type TestContext, testDatabase } from "../support/database.ts";
 import { uniqueName } from "../support/fixtures.ts";
 
 /**
@@ -54,7 +53,7 @@ const ZERO_TIME = "0001-01-01T00:00:00Z";
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 
-let deps: AuthDeps;
+let deps: TestContext;
 let db: Database;
 beforeAll(async () => {
   const database = await testDatabase();

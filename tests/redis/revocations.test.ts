@@ -1,18 +1,19 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { silentLogger } from "../../src/core/lib/logger.ts";
-import {
-  createMemoryRevocations,
-  createRedisRevocations,
-} from "../../src/core/redis/revocations.ts";
+import { createRedisRevocations } from "../../src/core/redis/revocations.ts";
 import { createRedisBreaker, createUpstashRedis } from "../../src/core/redis/upstash.ts";
-import type { SessionRevocations } from "../../src/core/services/revocations.ts";
+import {
+  databaseRevocations,
+  type SessionRevocations,
+} from "../../src/core/services/revocations.ts";
 import { waitFor } from "../support/instances.ts";
 import { deleteKeys, directRedis, keyPrefix, startRedisRest } from "../support/redis.ts";
 
 /**
  * The revocation stores: revoked sessions, and users whose tokens issued before a change must
- * be renewed, each remembered for the access token lifetime (the TTL). The in-process one with
- * an injected clock; the HTTP Redis one through the REST endpoint, real time.
+ * be renewed, each remembered for the access token lifetime (the TTL): the HTTP Redis one
+ * through the REST endpoint, real time. Without Redis the database decides every check (its
+ * end-to-end tests are in tests/http/revocation.test.ts).
  */
 
 const MINUTE = 60_000;
@@ -60,34 +61,15 @@ function sharedBehaviour(make: () => SessionRevocations) {
   });
 }
 
-describe("in-process revocations", () => {
-  sharedBehaviour(() => createMemoryRevocations({ ttlMs: 15 * MINUTE }));
-
-  test("kind", () => {
-    expect(createMemoryRevocations({ ttlMs: MINUTE }).kind).toBe("memory");
-  });
-
-  test("entries are forgotten after the TTL (injected clock)", async () => {
-    let now = 1_000_000;
-    const store = createMemoryRevocations({ ttlMs: MINUTE, now: () => now });
-    const issued = now - 1;
-    await store.revokeSessions(["s1"]);
-    await store.markUserChanged("erin");
-    now += MINUTE;
-    expect(await store.check(token("s1", "x", issued))).toBe("revoked");
-    expect(await store.check(token("s2", "erin", issued))).toBe("stale");
-    now += 1;
-    // Every token either entry could concern has expired by now.
-    expect(await store.check(token("s1", "x", issued))).toBe("ok");
-    expect(await store.check(token("s2", "erin", issued))).toBe("ok");
-  });
-
-  test("a change and a token in the same millisecond: the token is 'ok'", async () => {
-    const now = 5_000_000;
-    const store = createMemoryRevocations({ ttlMs: MINUTE, now: () => now });
-    await store.markUserChanged("frank");
-    expect(await store.check(token("s", "frank", now - 1))).toBe("stale");
-    expect(await store.check(token("s", "frank", now))).toBe("ok");
+describe("without Redis: the database is the store", () => {
+  test("every check is 'unknown' (the database decides); writes have nothing to do", async () => {
+    const session = crypto.randomUUID();
+    await databaseRevocations.revokeSessions([session]);
+    await databaseRevocations.markUserChanged("alice");
+    expect(databaseRevocations.kind).toBe("database");
+    expect(await databaseRevocations.check(token(session, "alice", Date.now() - 1_000))).toBe(
+      "unknown",
+    );
   });
 });
 

@@ -6,9 +6,8 @@ import { openDatabase } from "../../src/core/db/client.ts";
 import { isUnavailableError } from "../../src/core/db/errors.ts";
 import { createApp } from "../../src/core/http/app.ts";
 import { createLogger } from "../../src/core/lib/logger.ts";
-import { checkReadiness } from "../../src/core/services/health.ts";
 import { noJobs } from "../../src/core/services/jobs.ts";
-import { testHttpDeps } from "../support/app.ts";
+import { httpDepsFor } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import { freePort } from "../support/process.ts";
 import {
@@ -195,16 +194,15 @@ async function appOn(url: string, applicationName: string, options: { jobs?: boo
     write: (line) => logs.push(JSON.parse(line)),
   });
   const app = createApp(
-    await testHttpDeps({
-      services: {
+    httpDepsFor(
+      {
         ...deps,
         db: handle.db,
         logger,
         ...(options.jobs === false ? { jobs: noJobs } : {}),
       },
-      logger,
-      readiness: () => checkReadiness({ database: handle }),
-    }),
+      { logger },
+    ),
   );
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
   return {

@@ -1,12 +1,14 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
+import { users } from "../../src/core/db/schema.ts";
 import type { Actor } from "../../src/core/domain/types.ts";
-import type { ServiceDeps } from "../../src/core/services/context.ts";
+import { inTransaction } from "../../src/core/services/context.ts";
 import { deposit, withdraw } from "../../src/core/services/transfers.ts";
+import type { TestContext } from "../support/database.ts";
 import { testDatabase } from "../support/database.ts";
 import { balanceOf, createUser, openAccount, treasuryAccount } from "../support/fixtures.ts";
 
-let deps: ServiceDeps;
+let deps: TestContext;
 let banker: Actor;
 beforeAll(async () => {
   deps = (await testDatabase()).deps;
@@ -19,22 +21,28 @@ describe("deposits and withdrawals (treasury ↔ account)", () => {
     const treasury = await treasuryAccount(deps, "EUR");
     const before = treasury.balance;
 
-    const credited = await deposit(deps, banker, {
-      accountId: account.id,
-      amount: 5_000,
-      currency: "EUR",
-    });
+    const credited = await deposit(
+      { ...deps, actor: banker },
+      {
+        accountId: account.id,
+        amount: 5_000,
+        currency: "EUR",
+      },
+    );
     expect(credited.transfer.fromAccountId).toBe(treasury.id);
     expect(credited.transfer.toAccountId).toBe(account.id);
     expect(credited.toAccount.balance).toBe(5_000);
     expect(credited.fromEntry.amount).toBe(-5_000);
     expect(credited.toEntry.amount).toBe(5_000);
 
-    const debited = await withdraw(deps, banker, {
-      accountId: account.id,
-      amount: 1_200,
-      currency: "EUR",
-    });
+    const debited = await withdraw(
+      { ...deps, actor: banker },
+      {
+        accountId: account.id,
+        amount: 1_200,
+        currency: "EUR",
+      },
+    );
     expect(debited.transfer.fromAccountId).toBe(account.id);
     expect(debited.transfer.toAccountId).toBe(treasury.id);
     expect(debited.fromAccount.balance).toBe(3_800);
@@ -50,10 +58,53 @@ describe("deposits and withdrawals (treasury ↔ account)", () => {
   test("only bankers: depositors get forbidden, even on their own account", async () => {
     const { owner, account } = await openAccount(deps, "USD");
     await expect(
-      deposit(deps, owner, { accountId: account.id, amount: 10, currency: "USD" }),
+      deposit({ ...deps, actor: owner }, { accountId: account.id, amount: 10, currency: "USD" }),
     ).rejects.toMatchObject({ code: "forbidden" });
     await expect(
-      withdraw(deps, owner, { accountId: account.id, amount: 10, currency: "USD" }),
+      withdraw({ ...deps, actor: owner }, { accountId: account.id, amount: 10, currency: "USD" }),
+    ).rejects.toMatchObject({ code: "forbidden" });
+  });
+
+  test("the role is re-checked in the transaction: a banker demoted since their token moves nothing", async () => {
+    const { account } = await openAccount(deps, "USD");
+    const demoted = await createUser(deps, "banker");
+    await deps.db
+      .update(users)
+      .set({ role: "depositor" })
+      .where(eq(users.username, demoted.username));
+    // `demoted` still claims "banker", as an access token issued before the change would.
+    await expect(
+      deposit({ ...deps, actor: demoted }, { accountId: account.id, amount: 10, currency: "USD" }),
+    ).rejects.toMatchObject({ code: "forbidden" });
+    expect(await balanceOf(deps, account.id)).toBe(0);
+  });
+
+  test("a role change waits for the deposit in flight: money moves on the role that holds at commit", async () => {
+    const { account } = await openAccount(deps, "USD");
+    const teller = await createUser(deps, "banker");
+    const order: string[] = [];
+    // The deposit's transaction holds the teller's user row (FOR SHARE) until it commits...
+    const depositing = inTransaction(deps, async (tx) => {
+      const result = await deposit(
+        { ...deps, db: tx, actor: teller },
+        { accountId: account.id, amount: 10, currency: "USD" },
+      );
+      const demoting = deps.db
+        .update(users)
+        .set({ role: "depositor" })
+        .where(eq(users.username, teller.username))
+        .then(() => order.push("demoted"));
+      await Bun.sleep(200);
+      order.push("deposit committing");
+      return { result, demoting };
+    });
+    const { demoting } = await depositing;
+    // ...so the demotion lands after it, and the next deposit is refused.
+    await demoting;
+    expect(order).toEqual(["deposit committing", "demoted"]);
+    expect(await balanceOf(deps, account.id)).toBe(10);
+    await expect(
+      deposit({ ...deps, actor: teller }, { accountId: account.id, amount: 10, currency: "USD" }),
     ).rejects.toMatchObject({ code: "forbidden" });
   });
 
@@ -62,40 +113,67 @@ describe("deposits and withdrawals (treasury ↔ account)", () => {
     const treasury = await treasuryAccount(deps, "CAD");
     const cases: [() => Promise<unknown>, string][] = [
       [
-        () => deposit(deps, banker, { accountId: 9_000_000_000, amount: 1, currency: "CAD" }),
+        () =>
+          deposit(
+            { ...deps, actor: banker },
+            { accountId: 9_000_000_000, amount: 1, currency: "CAD" },
+          ),
         "not_found",
       ],
       [
-        () => deposit(deps, banker, { accountId: treasury.id, amount: 1, currency: "CAD" }),
+        () =>
+          deposit(
+            { ...deps, actor: banker },
+            { accountId: treasury.id, amount: 1, currency: "CAD" },
+          ),
         "invalid_account",
       ],
       [
-        () => withdraw(deps, banker, { accountId: treasury.id, amount: 1, currency: "CAD" }),
+        () =>
+          withdraw(
+            { ...deps, actor: banker },
+            { accountId: treasury.id, amount: 1, currency: "CAD" },
+          ),
         "invalid_account",
       ],
       [
-        () => deposit(deps, banker, { accountId: account.id, amount: 1, currency: "USD" }),
+        () =>
+          deposit(
+            { ...deps, actor: banker },
+            { accountId: account.id, amount: 1, currency: "USD" },
+          ),
         "currency_mismatch",
       ],
       [
-        () => withdraw(deps, banker, { accountId: account.id, amount: 1, currency: "CAD" }),
+        () =>
+          withdraw(
+            { ...deps, actor: banker },
+            { accountId: account.id, amount: 1, currency: "CAD" },
+          ),
         "insufficient_funds",
       ],
       [
-        () => deposit(deps, banker, { accountId: account.id, amount: 0, currency: "CAD" }),
+        () =>
+          deposit(
+            { ...deps, actor: banker },
+            { accountId: account.id, amount: 0, currency: "CAD" },
+          ),
         "validation_failed",
       ],
       [
-        () => deposit(deps, banker, { accountId: 0, amount: 1, currency: "CAD" }),
+        () => deposit({ ...deps, actor: banker }, { accountId: 0, amount: 1, currency: "CAD" }),
         "validation_failed",
       ],
       [
         () =>
-          deposit(deps, banker, {
-            accountId: account.id,
-            amount: 1_000_000_000_001,
-            currency: "CAD",
-          }),
+          deposit(
+            { ...deps, actor: banker },
+            {
+              accountId: account.id,
+              amount: 1_000_000_000_001,
+              currency: "CAD",
+            },
+          ),
         "validation_failed",
       ],
     ];
@@ -105,11 +183,20 @@ describe("deposits and withdrawals (treasury ↔ account)", () => {
 
   test("concurrent deposits and withdrawals on one account never overdraw it", async () => {
     const { account } = await openAccount(deps, "USD");
-    await deposit(deps, banker, { accountId: account.id, amount: 1_000, currency: "USD" });
+    await deposit(
+      { ...deps, actor: banker },
+      { accountId: account.id, amount: 1_000, currency: "USD" },
+    );
     const calls = Array.from({ length: 60 }, (_, i) =>
       i % 3 === 0
-        ? deposit(deps, banker, { accountId: account.id, amount: 100, currency: "USD" })
-        : withdraw(deps, banker, { accountId: account.id, amount: 150, currency: "USD" }),
+        ? deposit(
+            { ...deps, actor: banker },
+            { accountId: account.id, amount: 100, currency: "USD" },
+          )
+        : withdraw(
+            { ...deps, actor: banker },
+            { accountId: account.id, amount: 150, currency: "USD" },
+          ),
     );
     const outcomes = await Promise.allSettled(calls);
     let expected = 1_000;

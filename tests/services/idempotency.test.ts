@@ -2,16 +2,16 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import { idempotencyKeys, transfers } from "../../src/core/db/schema.ts";
 import { DomainError } from "../../src/core/domain/errors.ts";
-import type { ServiceDeps } from "../../src/core/services/context.ts";
 import {
   IDEMPOTENCY_KEY_TTL_MS,
   pruneIdempotencyKeys,
 } from "../../src/core/services/idempotency.ts";
 import { transfer } from "../../src/core/services/transfers.ts";
+import type { TestContext } from "../support/database.ts";
 import { testDatabase } from "../support/database.ts";
 import { balanceOf, fund, openAccount, uniqueName } from "../support/fixtures.ts";
 
-let deps: ServiceDeps;
+let deps: TestContext;
 beforeAll(async () => {
   deps = (await testDatabase()).deps;
 });
@@ -21,13 +21,16 @@ async function pair(funds = 1_000) {
   const b = await openAccount(deps, "USD");
   await fund(deps, a.account, funds);
   const send = (amount: number, idempotencyKey?: string) =>
-    transfer(deps, a.owner, {
-      fromAccountId: a.account.id,
-      toAccountId: b.account.id,
-      amount,
-      currency: "USD",
-      idempotencyKey,
-    });
+    transfer(
+      { ...deps, actor: a.owner },
+      {
+        fromAccountId: a.account.id,
+        toAccountId: b.account.id,
+        amount,
+        currency: "USD",
+        idempotencyKey,
+      },
+    );
   return { a, b, send };
 }
 

@@ -3,12 +3,12 @@ import { inArray, or, sql } from "drizzle-orm";
 import { accounts, entries, transfers } from "../../src/core/db/schema.ts";
 import { BusinessRuleError } from "../../src/core/domain/errors.ts";
 import type { Account, Actor } from "../../src/core/domain/types.ts";
-import type { ServiceDeps } from "../../src/core/services/context.ts";
 import { transfer } from "../../src/core/services/transfers.ts";
+import type { TestContext } from "../support/database.ts";
 import { testDatabase } from "../support/database.ts";
 import { fund, openAccount } from "../support/fixtures.ts";
 
-let deps: ServiceDeps;
+let deps: TestContext;
 beforeAll(async () => {
   deps = (await testDatabase()).deps;
 });
@@ -46,12 +46,15 @@ describe("transfer storm", () => {
       const amount =
         rand() < 0.2 ? 50_000 + Math.floor(rand() * 50_000) : 1 + Math.floor(rand() * 400);
       if (!from || !to) throw new Error("unreachable");
-      return transfer(deps, from.owner, {
-        fromAccountId: from.account.id,
-        toAccountId: to.account.id,
-        amount,
-        currency: "USD",
-      });
+      return transfer(
+        { ...deps, actor: from.owner },
+        {
+          fromAccountId: from.account.id,
+          toAccountId: to.account.id,
+          amount,
+          currency: "USD",
+        },
+      );
     });
     const outcomes = await Promise.allSettled(calls);
 

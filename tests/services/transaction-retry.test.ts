@@ -2,15 +2,11 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import type { Transaction } from "../../src/core/db/client.ts";
 import { postgresError } from "../../src/core/db/errors.ts";
-import {
-  inTransaction,
-  MAX_TRANSACTION_ATTEMPTS,
-  type ServiceDeps,
-} from "../../src/core/services/context.ts";
-import { testDatabase } from "../support/database.ts";
+import { inTransaction, MAX_TRANSACTION_ATTEMPTS } from "../../src/core/services/context.ts";
+import { type TestContext, testDatabase } from "../support/database.ts";
 import { openAccount } from "../support/fixtures.ts";
 
-let deps: ServiceDeps;
+let deps: TestContext;
 beforeAll(async () => {
   deps = (await testDatabase()).deps;
 });
@@ -72,5 +68,28 @@ describe("inTransaction retries", () => {
       }),
     ).rejects.toThrow();
     expect(attempts).toBe(1);
+  });
+
+  test("inside an open transaction it joins it: no nesting, one commit or rollback for all", async () => {
+    const { account } = await openAccount(deps);
+    const touch = (ctx: Pick<TestContext, "db" | "logger">) =>
+      inTransaction(ctx, async (tx) => {
+        await tx.execute(sql`update accounts set balance = balance where id = ${account.id}`);
+        const [row] = await tx.execute<{ txid: string }>(sql`select txid_current()::text as txid`);
+        return row?.txid;
+      });
+    let inner: string | undefined;
+    let outer: string | undefined;
+    await expect(
+      inTransaction(deps, async (tx) => {
+        outer = (await tx.execute<{ txid: string }>(sql`select txid_current()::text as txid`))[0]
+          ?.txid;
+        inner = await touch({ ...deps, db: tx });
+        throw new Error("roll everything back");
+      }),
+    ).rejects.toThrow("roll everything back");
+    expect(inner).toBe(outer);
+    // A separate call opens its own transaction.
+    expect(await touch(deps)).not.toBe(outer);
   });
 });

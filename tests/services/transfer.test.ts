@@ -3,8 +3,8 @@ import { eq, or } from "drizzle-orm";
 import { entries, transfers } from "../../src/core/db/schema.ts";
 import type { DomainError } from "../../src/core/domain/errors.ts";
 import type { Account, Actor } from "../../src/core/domain/types.ts";
-import type { ServiceDeps } from "../../src/core/services/context.ts";
 import { getTransfer, listTransfers, transfer } from "../../src/core/services/transfers.ts";
+import type { TestContext } from "../support/database.ts";
 import { testDatabase } from "../support/database.ts";
 import {
   balanceOf,
@@ -15,7 +15,7 @@ import {
   treasuryAccount,
 } from "../support/fixtures.ts";
 
-let deps: ServiceDeps;
+let deps: TestContext;
 beforeAll(async () => {
   deps = (await testDatabase()).deps;
 });
@@ -33,12 +33,15 @@ describe("transfer (the original's TestTransferTx)", () => {
     const amount = 10;
     const results = await Promise.all(
       Array.from({ length: n }, () =>
-        transfer(deps, a.owner, {
-          fromAccountId: a.account.id,
-          toAccountId: b.account.id,
-          amount,
-          currency: "USD",
-        }),
+        transfer(
+          { ...deps, actor: a.owner },
+          {
+            fromAccountId: a.account.id,
+            toAccountId: b.account.id,
+            amount,
+            currency: "USD",
+          },
+        ),
       ),
     );
 
@@ -50,7 +53,9 @@ describe("transfer (the original's TestTransferTx)", () => {
       expect(result.transfer.amount).toBe(amount);
       expect(result.transfer.id).toBeGreaterThan(0);
       expect(result.transfer.createdAt).toBeInstanceOf(Date);
-      expect((await getTransfer(deps, a.owner, result.transfer.id)).id).toBe(result.transfer.id);
+      expect((await getTransfer({ ...deps, actor: a.owner }, result.transfer.id)).id).toBe(
+        result.transfer.id,
+      );
 
       expect(result.fromEntry.accountId).toBe(a.account.id);
       expect(result.fromEntry.amount).toBe(-amount);
@@ -81,12 +86,15 @@ describe("transfer (the original's TestTransferTx)", () => {
     const sender = await openAccount(deps, "USD");
     const recipient = await openAccount(deps, "USD");
     await fund(deps, sender.account, 100);
-    const { result } = await transfer(deps, sender.owner, {
-      fromAccountId: sender.account.id,
-      toAccountId: recipient.account.id,
-      amount: 40,
-      currency: "USD",
-    });
+    const { result } = await transfer(
+      { ...deps, actor: sender.owner },
+      {
+        fromAccountId: sender.account.id,
+        toAccountId: recipient.account.id,
+        amount: 40,
+        currency: "USD",
+      },
+    );
     expect(result.fromAccount.balance).toBe(60);
     expect(result.toAccount.balance).toBeUndefined();
     expect(result.toAccount.owner).toBe(recipient.owner.username);
@@ -94,12 +102,15 @@ describe("transfer (the original's TestTransferTx)", () => {
     const banker = await createUser(deps, "banker");
     const bankerAccount = (await openAccount(deps, "USD", banker)).account;
     await fund(deps, bankerAccount, 10);
-    const byBanker = await transfer(deps, banker, {
-      fromAccountId: bankerAccount.id,
-      toAccountId: recipient.account.id,
-      amount: 5,
-      currency: "USD",
-    });
+    const byBanker = await transfer(
+      { ...deps, actor: banker },
+      {
+        fromAccountId: bankerAccount.id,
+        toAccountId: recipient.account.id,
+        amount: 5,
+        currency: "USD",
+      },
+    );
     expect(byBanker.result.toAccount.balance).toBe(45);
   });
 });
@@ -114,12 +125,15 @@ describe("transfer deadlock (the original's TestTransferTxDeadlock, scaled up)",
     const outcomes = await Promise.allSettled(
       Array.from({ length: 100 }, (_, i) => {
         const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
-        return transfer(deps, from.owner, {
-          fromAccountId: from.account.id,
-          toAccountId: to.account.id,
-          amount: 10,
-          currency: "EUR",
-        });
+        return transfer(
+          { ...deps, actor: from.owner },
+          {
+            fromAccountId: from.account.id,
+            toAccountId: to.account.id,
+            amount: 10,
+            currency: "EUR",
+          },
+        );
       }),
     );
     const failures = outcomes.filter((o) => o.status === "rejected");
@@ -149,12 +163,15 @@ describe("transfer rules, in the contract's check order", () => {
   });
 
   const move = (actor: Actor, from: number, to: number, amount: number, currency = "USD") =>
-    transfer(deps, actor, {
-      fromAccountId: from,
-      toAccountId: to,
-      amount,
-      currency: currency as "USD",
-    });
+    transfer(
+      { ...deps, actor: actor },
+      {
+        fromAccountId: from,
+        toAccountId: to,
+        amount,
+        currency: currency as "USD",
+      },
+    );
 
   test("validation lists every bad field", async () => {
     try {
@@ -232,39 +249,50 @@ describe("reading transfers", () => {
     const stranger = await createUser(deps);
     const banker = await createUser(deps, "banker");
     await fund(deps, a.account, 100);
-    const { result } = await transfer(deps, a.owner, {
-      fromAccountId: a.account.id,
-      toAccountId: b.account.id,
-      amount: 30,
-      currency: "CAD",
-    });
+    const { result } = await transfer(
+      { ...deps, actor: a.owner },
+      {
+        fromAccountId: a.account.id,
+        toAccountId: b.account.id,
+        amount: 30,
+        currency: "CAD",
+      },
+    );
     const id = result.transfer.id;
-    expect((await getTransfer(deps, a.owner, id)).amount).toBe(30);
-    expect((await getTransfer(deps, b.owner, id)).amount).toBe(30);
-    expect((await getTransfer(deps, banker, id)).amount).toBe(30);
-    expect(await errorCode(getTransfer(deps, stranger, id))).toBe("forbidden");
-    expect(await errorCode(getTransfer(deps, a.owner, 9_000_000_000))).toBe("not_found");
-    expect(await errorCode(getTransfer(deps, a.owner, 0))).toBe("validation_failed");
+    expect((await getTransfer({ ...deps, actor: a.owner }, id)).amount).toBe(30);
+    expect((await getTransfer({ ...deps, actor: b.owner }, id)).amount).toBe(30);
+    expect((await getTransfer({ ...deps, actor: banker }, id)).amount).toBe(30);
+    expect(await errorCode(getTransfer({ ...deps, actor: stranger }, id))).toBe("forbidden");
+    expect(await errorCode(getTransfer({ ...deps, actor: a.owner }, 9_000_000_000))).toBe(
+      "not_found",
+    );
+    expect(await errorCode(getTransfer({ ...deps, actor: a.owner }, 0))).toBe("validation_failed");
 
     // The deposit that funded `a` and the transfer, in id order, from either side.
-    const listedA = await listTransfers(deps, a.owner, { accountId: a.account.id });
+    const listedA = await listTransfers({ ...deps, actor: a.owner }, { accountId: a.account.id });
     expect(listedA.map((t) => t.amount)).toEqual([100, 30]);
-    const listedB = await listTransfers(deps, b.owner, { accountId: b.account.id });
+    const listedB = await listTransfers({ ...deps, actor: b.owner }, { accountId: b.account.id });
     expect(listedB.map((t) => t.id)).toEqual([id]);
-    expect(await errorCode(listTransfers(deps, stranger, { accountId: a.account.id }))).toBe(
-      "forbidden",
-    );
     expect(
-      await listTransfers(deps, a.owner, {
-        accountId: a.account.id,
-        page: { pageId: 2, pageSize: 1 },
-      }),
+      await errorCode(listTransfers({ ...deps, actor: stranger }, { accountId: a.account.id })),
+    ).toBe("forbidden");
+    expect(
+      await listTransfers(
+        { ...deps, actor: a.owner },
+        {
+          accountId: a.account.id,
+          page: { pageId: 2, pageSize: 1 },
+        },
+      ),
     ).toHaveLength(1);
     expect(
-      await listTransfers(deps, a.owner, {
-        accountId: a.account.id,
-        page: { pageId: 3, pageSize: 1 },
-      }),
+      await listTransfers(
+        { ...deps, actor: a.owner },
+        {
+          accountId: a.account.id,
+          page: { pageId: 3, pageSize: 1 },
+        },
+      ),
     ).toEqual([]);
   });
 
@@ -272,12 +300,15 @@ describe("reading transfers", () => {
     const a = await openAccount(deps, "USD");
     const b = await openAccount(deps, "USD");
     await fund(deps, a.account, 50);
-    const { result } = await transfer(deps, a.owner, {
-      fromAccountId: a.account.id,
-      toAccountId: b.account.id,
-      amount: 20,
-      currency: "USD",
-    });
+    const { result } = await transfer(
+      { ...deps, actor: a.owner },
+      {
+        fromAccountId: a.account.id,
+        toAccountId: b.account.id,
+        amount: 20,
+        currency: "USD",
+      },
+    );
     const rows = await deps.db
       .select()
       .from(entries)

@@ -1,10 +1,10 @@
+import { docsAssets } from "../../src/bun/docs-assets.ts";
 import type { Role } from "../../src/core/domain/types.ts";
 import { type AppType, createApp } from "../../src/core/http/app.ts";
 import type { HttpDeps } from "../../src/core/http/env.ts";
 import { silentLogger } from "../../src/core/lib/logger.ts";
-import { checkReadiness } from "../../src/core/services/health.ts";
 import { grantRole } from "../../src/core/services/users.ts";
-import { testDatabase } from "./database.ts";
+import { type TestContext, testDatabase } from "./database.ts";
 import { uniqueName } from "./fixtures.ts";
 
 /**
@@ -12,14 +12,21 @@ import { uniqueName } from "./fixtures.ts";
  * routing, middleware, services and Postgres. Tokens are real, minted by logging in.
  */
 export async function testHttpDeps(overrides: Partial<HttpDeps> = {}): Promise<HttpDeps> {
-  const database = await testDatabase();
+  return httpDepsFor((await testDatabase()).deps, overrides);
+}
+
+/** HTTP dependencies whose services and database are those of `ctx`. */
+export function httpDepsFor(ctx: TestContext, overrides: Partial<HttpDeps> = {}): HttpDeps {
   return {
-    services: database.deps,
+    services: ctx,
+    database: () => ctx.db,
     logger: silentLogger,
-    readiness: () => checkReadiness({ database: database.handle }),
+    readiness: {},
     production: false,
     allowedOrigins: ["http://localhost:3000"],
     trustProxyHops: 0,
+    connectionIp: () => undefined,
+    docsAssets,
     ...overrides,
   };
 }

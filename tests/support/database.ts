@@ -2,14 +2,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
+import { bunBcrypt } from "../../src/bun/bcrypt.ts";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/bun/embedded-postgres.ts";
 import { runMigrations } from "../../src/bun/migrate.ts";
 import { type Config, loadConfig } from "../../src/core/config/config.ts";
-import { type DatabaseHandle, openDatabase } from "../../src/core/db/client.ts";
+import { type Database, type DatabaseHandle, openDatabase } from "../../src/core/db/client.ts";
 import { type JobQueueHandle, startJobQueue } from "../../src/core/jobs/boss.ts";
-import { silentLogger } from "../../src/core/lib/logger.ts";
-import type { AuthDeps } from "../../src/core/services/context.ts";
-import { buildServiceDeps, buildSharedStores } from "../../src/core/wiring/services.ts";
+import { type Logger, silentLogger } from "../../src/core/lib/logger.ts";
+import type { ServiceContext } from "../../src/core/services/context.ts";
+import { buildServices, buildSharedStores } from "../../src/core/wiring/services.ts";
 import { deleteKeys, type RedisRest, startRedisRest } from "./redis.ts";
 
 /**
@@ -22,8 +23,8 @@ export interface TestDatabase {
   source: string;
   url: string;
   handle: DatabaseHandle;
-  /** Every service dependency, on this database; bcrypt at its cheapest cost for speed. */
-  deps: AuthDeps;
+  /** A service context on this database's pool; bcrypt at its cheapest cost for speed. */
+  deps: TestContext;
   /** The configuration `deps` were built from: TEST_ENV plus the run's Redis, if any. */
   config: Config;
   /** The Upstash-compatible endpoint in front of REDIS_URL (undefined without REDIS_URL). */
@@ -48,6 +49,19 @@ export const TEST_ENV: Record<string, string> = {
 
 /** TEST_ENV parsed (without Redis: `testDatabase().config` has the run's Redis too). */
 export const TEST_CONFIG = loadConfig(TEST_ENV);
+
+/** A service context as a request gets one, on a pool of the tests' own. */
+export type TestContext = ServiceContext & { db: Database };
+
+/** Services built from `config` (Bun's native bcrypt, as the server), on `db`. */
+export function testContext(
+  config: Config,
+  db: Database,
+  parts: Omit<Parameters<typeof buildServices>[1], "logger"> & { logger?: Logger } = {},
+): TestContext {
+  const logger = parts.logger ?? silentLogger;
+  return { ...buildServices(config, { bcrypt: bunBcrypt, ...parts, logger }), db, logger };
+}
 
 let current: Promise<TestDatabase> | undefined;
 
@@ -90,15 +104,16 @@ async function setUp(): Promise<TestDatabase> {
   const jobs = await startJobQueue({ url, logger: silentLogger, applicationName: "bun-test-jobs" });
 
   const redis = startRedisRest();
+  const redisPrefix = `test:${process.pid}:${crypto.randomUUID().slice(0, 8)}:`;
   const config = redis
     ? loadConfig({
         ...TEST_ENV,
         UPSTASH_REDIS_REST_URL: redis.url,
         UPSTASH_REDIS_REST_TOKEN: redis.token,
+        REDIS_KEY_PREFIX: redisPrefix,
       })
     : TEST_CONFIG;
-  const redisPrefix = `test:${process.pid}:${crypto.randomUUID().slice(0, 8)}:`;
-  const stores = buildSharedStores(config, silentLogger, { prefix: redisPrefix });
+  const stores = buildSharedStores(config, silentLogger);
 
   return {
     source: process.env.TEST_DATABASE_URL
@@ -108,12 +123,7 @@ async function setUp(): Promise<TestDatabase> {
         : "embedded",
     url,
     handle,
-    deps: buildServiceDeps(config, {
-      db: handle.db,
-      logger: silentLogger,
-      jobs: jobs.queue,
-      stores,
-    }),
+    deps: testContext(config, handle.db, { jobs: jobs.queue, stores }),
     config,
     redis,
     redisPrefix,

@@ -4,9 +4,9 @@ import { DomainError } from "../../src/core/domain/errors.ts";
 import type { Currency } from "../../src/core/domain/money.ts";
 import type { Account, Actor, Role } from "../../src/core/domain/types.ts";
 import { createAccount } from "../../src/core/services/accounts.ts";
-import type { ServiceDeps } from "../../src/core/services/context.ts";
 import { toAccount } from "../../src/core/services/ledger.ts";
 import { deposit } from "../../src/core/services/transfers.ts";
+import type { TestContext } from "./database.ts";
 
 /** Unique per call, so tests never see each other's rows. */
 export function uniqueName(prefix = "u"): string {
@@ -17,7 +17,7 @@ export function uniqueName(prefix = "u"): string {
  * Inserts a user row (users get their own service and routes with the REST API; the ledger
  * tests only need owners). The hash is a placeholder: these users never log in.
  */
-export async function createUser(deps: ServiceDeps, role: Role = "depositor"): Promise<Actor> {
+export async function createUser(deps: TestContext, role: Role = "depositor"): Promise<Actor> {
   const username = uniqueName();
   await deps.db.insert(users).values({
     username,
@@ -30,23 +30,26 @@ export async function createUser(deps: ServiceDeps, role: Role = "depositor"): P
 }
 
 export async function openAccount(
-  deps: ServiceDeps,
+  deps: TestContext,
   currency: Currency = "USD",
   owner?: Actor,
 ): Promise<{ owner: Actor; account: Account }> {
   const actor = owner ?? (await createUser(deps));
-  return { owner: actor, account: await createAccount(deps, actor, { currency }) };
+  return { owner: actor, account: await createAccount({ ...deps, actor }, { currency }) };
 }
 
 let banker: Actor | undefined;
 
 /** Funds an account the only legitimate way: a banker's deposit from the treasury. */
-export async function fund(deps: ServiceDeps, account: Account, amount: number): Promise<void> {
+export async function fund(deps: TestContext, account: Account, amount: number): Promise<void> {
   banker ??= await createUser(deps, "banker");
-  await deposit(deps, banker, { accountId: account.id, amount, currency: account.currency });
+  await deposit(
+    { ...deps, actor: banker },
+    { accountId: account.id, amount, currency: account.currency },
+  );
 }
 
-export async function balanceOf(deps: ServiceDeps, accountId: number): Promise<number> {
+export async function balanceOf(deps: TestContext, accountId: number): Promise<number> {
   const [row] = await deps.db
     .select({ balance: accounts.balance })
     .from(accounts)
@@ -55,7 +58,7 @@ export async function balanceOf(deps: ServiceDeps, accountId: number): Promise<n
   return row.balance;
 }
 
-export async function treasuryAccount(deps: ServiceDeps, currency: Currency): Promise<Account> {
+export async function treasuryAccount(deps: TestContext, currency: Currency): Promise<Account> {
   const [row] = await deps.db
     .select()
     .from(accounts)

@@ -2,15 +2,9 @@ import { type Config, loadConfig } from "../../src/core/config/config.ts";
 import { type AppType, createApp } from "../../src/core/http/app.ts";
 import { createLogger, type Logger } from "../../src/core/lib/logger.ts";
 import { pingRedis } from "../../src/core/redis/upstash.ts";
-import type { AuthDeps } from "../../src/core/services/context.ts";
-import { checkReadiness } from "../../src/core/services/health.ts";
-import {
-  buildServiceDeps,
-  buildSharedStores,
-  type SharedStores,
-} from "../../src/core/wiring/services.ts";
-import { type CallOptions, callOn, type Reply, testHttpDeps } from "./app.ts";
-import { TEST_ENV, testDatabase } from "./database.ts";
+import { buildSharedStores, type SharedStores } from "../../src/core/wiring/services.ts";
+import { type CallOptions, callOn, httpDepsFor, type Reply } from "./app.ts";
+import { TEST_ENV, type TestContext, testContext, testDatabase } from "./database.ts";
 
 /**
  * An "instance" of the API as a deployment runs it: its own configuration, its own shared
@@ -40,7 +34,7 @@ export function captureLogger(): { logger: Logger; records: LogRecord[] } {
 export interface Instance {
   app: AppType;
   config: Config;
-  services: AuthDeps;
+  services: TestContext;
   stores: SharedStores;
   /** What the instance's services and stores logged. */
   logs: LogRecord[];
@@ -73,6 +67,7 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
       ? {
           UPSTASH_REDIS_REST_URL: options.redis.url,
           UPSTASH_REDIS_REST_TOKEN: options.redis.token,
+          REDIS_KEY_PREFIX: options.prefix ?? "",
         }
       : {}),
   });
@@ -80,23 +75,17 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
     throw new Error("an instance on Redis needs a key prefix (keyPrefix(), deleted afterwards)");
   }
   const { logger, records } = captureLogger();
-  const stores = buildSharedStores(config, logger, { prefix: options.prefix });
-  const services = buildServiceDeps(config, {
-    db: database.handle.db,
+  const stores = buildSharedStores(config, logger);
+  const services = testContext(config, database.handle.db, {
     logger,
     jobs: database.jobs.queue,
     stores,
   });
   const { redis } = stores;
   const app = createApp(
-    await testHttpDeps({
-      services,
+    httpDepsFor(services, {
       trustProxyHops: 1,
-      readiness: () =>
-        checkReadiness({
-          database: database.handle,
-          pingRedis: redis ? () => pingRedis(redis) : undefined,
-        }),
+      readiness: { pingRedis: redis ? () => pingRedis(redis) : undefined },
     }),
   );
   return {

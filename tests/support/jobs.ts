@@ -12,13 +12,12 @@ import {
 import { startWorker } from "../../src/core/jobs/worker.ts";
 import { createLogger, type Logger, silentLogger } from "../../src/core/lib/logger.ts";
 import { createResendMailer } from "../../src/core/mail/resend-mailer.ts";
-import type { AuthDeps } from "../../src/core/services/context.ts";
-import { buildServiceDeps, buildSharedStores } from "../../src/core/wiring/services.ts";
-import { callOn, type RequestApp, testHttpDeps } from "./app.ts";
+import { buildSharedStores } from "../../src/core/wiring/services.ts";
+import { callOn, httpDepsFor, type RequestApp } from "./app.ts";
 
 export { callOn };
 
-import { TEST_CONFIG, testDatabase } from "./database.ts";
+import { TEST_CONFIG, type TestContext, testContext, testDatabase } from "./database.ts";
 import { type EmailCapture, startEmailCapture } from "./email-capture.ts";
 import { uniqueName } from "./fixtures.ts";
 
@@ -117,7 +116,7 @@ export interface JobsWorld {
   handle: DatabaseHandle;
   sql: postgres.Sql;
   jobs: JobQueueHandle;
-  deps: AuthDeps;
+  deps: TestContext;
   app: RequestApp;
   capture: EmailCapture;
   logs: LogCapture;
@@ -157,13 +156,11 @@ export async function startJobsWorld(
     { db: handle.db, logger: logs.logger, mailer, appBaseUrl: TEST_APP_BASE_URL },
     { concurrency: options.concurrency ?? 2, pollingIntervalSeconds: 0.5 },
   );
-  const deps = buildServiceDeps(TEST_CONFIG, {
-    db: handle.db,
-    logger: silentLogger,
+  const deps = testContext(TEST_CONFIG, handle.db, {
     jobs: jobs.queue,
     stores: buildSharedStores(TEST_CONFIG, silentLogger),
   });
-  const app = createApp(await testHttpDeps({ services: deps }));
+  const app = createApp(httpDepsFor(deps));
   const sql = postgres(url, { max: 2, onnotice: () => {} });
   const table = jobTable(sql);
   let stopped: Promise<void> | undefined;

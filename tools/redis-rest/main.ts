@@ -5,7 +5,8 @@
  * (see tools/redis-rest/config.ts).
  */
 
-import { loadConfigOrExit, loggerFor, onShutdownSignal } from "../../src/bun/startup.ts";
+import { loadConfigOrExit, onShutdownSignal } from "../../src/bun/startup.ts";
+import { loggerFor } from "../../src/core/lib/logger.ts";
 import { DEVELOPMENT_REDIS_REST_TOKEN, loadRedisRestConfig } from "./config.ts";
 import { createRedisRestHandler, DEFAULT_MAX_BODY_BYTES } from "./handler.ts";
 import { RedisConnections } from "./redis-connections.ts";

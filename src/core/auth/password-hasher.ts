@@ -1,7 +1,7 @@
 /**
  * Password hashing with bcrypt (contract: passwords are 8..72 bytes, bcrypt's limit). The
- * interface is what the services use; `createPasswordHasher` picks Bun.password where it
- * exists and a pure-JS bcrypt (bcryptjs) elsewhere (the edge). Hashes are interchangeable.
+ * interface is what the services use; `createPasswordHasher` (password.ts) builds it over the
+ * pure-JS bcryptjs (the edge) or a native bcrypt the runtime injects. Hashes are interchangeable.
  */
 export interface PasswordHasher {
   hash(password: string): Promise<string>;

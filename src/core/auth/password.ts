@@ -1,4 +1,4 @@
-import bcrypt from "bcryptjs";
+import bcryptjs from "bcryptjs";
 import { MAX_PASSWORD_BYTES, passwordByteLength } from "../domain/users.ts";
 import type { PasswordHasher } from "./password-hasher.ts";
 
@@ -13,32 +13,44 @@ export const MAX_BCRYPT_COST = 31;
 /** `$2a$`, `$2b$` or `$2y$`, a two-digit cost, 22 characters of salt and 31 of hash. */
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 
+/**
+ * A bcrypt implementation: the pure-JS `bcryptJs` here (every runtime, the edge included), or a
+ * native one the runtime's entry injects (Bun.password, in src/bun/bcrypt.ts). Both write
+ * `$2b$<cost>$…` and verify each other's hashes (`$2a$`/`$2b$`/`$2y$`).
+ */
+export interface Bcrypt {
+  readonly name: string;
+  hash(password: string, cost: number): Promise<string>;
+  /** May throw for a malformed hash. */
+  compare(password: string, hash: string): Promise<boolean>;
+}
+
+export const bcryptJs: Bcrypt = {
+  name: "bcryptjs",
+  hash: (password, cost) => bcryptjs.hash(password, cost),
+  compare: (password, hash) => bcryptjs.compare(password, hash),
+};
+
 export interface PasswordHasherOptions {
   /** bcrypt cost, 4..31 (the original used 10; tests use 4). */
   cost: number;
-  /** Defaults to "bun" where `Bun.password` exists, else "js" (bcryptjs, e.g. on the edge). */
-  implementation?: "bun" | "js";
+  /** Default: bcryptjs (pure JS). */
+  bcrypt?: Bcrypt;
 }
 
 /**
- * bcrypt password hashing, by Bun.password (native, off the main thread) or bcryptjs (pure
- * JS). Both write `$2b$<cost>$…` and verify each other's hashes (`$2a$`/`$2b$`/`$2y$`).
+ * bcrypt password hashing.
  *
- * They differ on passwords over 72 bytes: bcryptjs ignores the bytes past 72, Bun.password
- * pre-hashes the whole password with SHA-512, so such hashes would not interoperate (and
- * bcryptjs would accept any password sharing the first 72 bytes). The API rejects those
+ * Implementations differ on passwords over 72 bytes: bcryptjs ignores the bytes past 72,
+ * Bun.password pre-hashes the whole password with SHA-512, so such hashes would not interoperate
+ * (and bcryptjs would accept any password sharing the first 72 bytes). The API rejects those
  * passwords before they get here; as a second line, `hash` throws a RangeError for them (and
  * for the empty password, which Bun.password refuses) and `verify` answers false.
  */
 export function createPasswordHasher(options: PasswordHasherOptions): PasswordHasher {
-  const { cost } = options;
+  const { cost, bcrypt = bcryptJs } = options;
   if (!Number.isInteger(cost) || cost < MIN_BCRYPT_COST || cost > MAX_BCRYPT_COST) {
     throw new Error(`invalid bcrypt cost ${cost}: must be an integer in 4..31`);
-  }
-  const implementation = options.implementation ?? defaultPasswordImplementation();
-  const bun = implementation === "bun" ? bunPassword() : undefined;
-  if (implementation === "bun" && bun === undefined) {
-    throw new Error("Bun.password is not available in this runtime; use implementation: 'js'");
   }
 
   return {
@@ -46,9 +58,7 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
       if (!isHashablePassword(password)) {
         throw new RangeError(`password must be 1..${MAX_PASSWORD_BYTES} bytes`);
       }
-      return bun
-        ? await bun.hash(password, { algorithm: "bcrypt", cost })
-        : await bcrypt.hash(password, cost);
+      return bcrypt.hash(password, cost);
     },
 
     async verify(password, hash) {
@@ -56,9 +66,7 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
         return false;
       }
       try {
-        return bun
-          ? await bun.verify(password, hash, "bcrypt")
-          : await bcrypt.compare(password, hash);
+        return await bcrypt.compare(password, hash);
       } catch {
         // Bun.password throws for a malformed hash ("InvalidEncoding").
         return false;
@@ -70,13 +78,4 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
 function isHashablePassword(password: unknown): password is string {
   if (typeof password !== "string" || password.length === 0) return false;
   return passwordByteLength(password) <= MAX_PASSWORD_BYTES;
-}
-
-function bunPassword(): typeof Bun.password | undefined {
-  return typeof Bun === "undefined" ? undefined : Bun.password;
-}
-
-/** "bun" where `Bun.password` exists, else "js". */
-export function defaultPasswordImplementation(): "bun" | "js" {
-  return bunPassword() ? "bun" : "js";
 }

@@ -11,6 +11,16 @@ export const DEVELOPMENT_TOKEN_KEY = "dev-only-insecure-key-0123456789";
 
 export const emptyAsUnset = (value: unknown) => (value === "" ? undefined : value);
 
+/** Whether `text` parses as a URL (URL.canParse, which not every runtime has yet). */
+export function isUrl(text: string): boolean {
+  try {
+    new URL(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** An integer variable; the default sits inside the preprocess so "" falls back to it too. */
 export const integer = (min: number, max: number, fallback: number) =>
   z.preprocess(
@@ -46,7 +56,7 @@ const postgresUrl = z.preprocess(
   emptyAsUnset,
   z
     .string()
-    .refine((value) => /^postgres(ql)?:\/\/./.test(value) && URL.canParse(value), {
+    .refine((value) => /^postgres(ql)?:\/\/./.test(value) && isUrl(value), {
       error: "must be a postgres:// or postgresql:// URL",
     })
     .optional(),
@@ -65,7 +75,7 @@ const httpUrl = (fallback?: string) =>
   z.preprocess(
     emptyAsUnset,
     (fallback === undefined ? z.string() : z.string().default(fallback))
-      .refine((value) => /^https?:\/\/./.test(value) && URL.canParse(value), {
+      .refine((value) => /^https?:\/\/./.test(value) && isUrl(value), {
         error: "must be an http:// or https:// URL",
       })
       .transform((value) => value.replace(/\/+$/, ""))
@@ -157,7 +167,7 @@ const schema = z.object({
           .map((origin) => origin.trim())
           .filter(Boolean);
         for (const origin of origins) {
-          if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+          if (!isUrl(origin) || new URL(origin).origin !== origin) {
             ctx.addIssue({
               code: "custom",
               message: `"${origin}" is not an origin such as https://app.example.com`,
@@ -185,6 +195,15 @@ const schema = z.object({
   APP_BASE_URL: httpUrl(),
   UPSTASH_REDIS_REST_URL: httpUrl(),
   UPSTASH_REDIS_REST_TOKEN: optionalString,
+  REDIS_KEY_PREFIX: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .regex(/^[\x21-\x7e]{1,64}$/, {
+        error: "must be 1 to 64 printable ASCII characters without spaces",
+      })
+      .default("simplebank:"),
+  ),
   RATE_LIMIT_ENABLED: boolean(true),
   RATE_LIMIT_LOGIN_USERNAME: rateLimit("5/15m"),
   RATE_LIMIT_LOGIN_IP: rateLimit("20/15m"),
@@ -270,8 +289,12 @@ export interface Config {
     /** Verification links are `${appBaseUrl}/verify_email?...`; default: this server on PORT. */
     appBaseUrl: string;
   };
-  /** Redis over HTTP (Upstash REST). Unset: in-process stores (one instance only). */
-  redis: { url: string; token: string } | undefined;
+  /**
+   * Redis over HTTP (Upstash REST). Unset: revocations are read from the database, rate limits
+   * count per process. Every key starts with `keyPrefix`, so deployments sharing one Redis never
+   * read each other's.
+   */
+  redis: { url: string; token: string; keyPrefix: string } | undefined;
   rateLimits: {
     enabled: boolean;
     loginPerUsername: RateLimitRule;
@@ -340,7 +363,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     redis:
       e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
-        ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN }
+        ? {
+            url: e.UPSTASH_REDIS_REST_URL,
+            token: e.UPSTASH_REDIS_REST_TOKEN,
+            keyPrefix: e.REDIS_KEY_PREFIX,
+          }
         : undefined,
     rateLimits: {
       enabled: e.RATE_LIMIT_ENABLED,

@@ -19,7 +19,7 @@ import { usersRouter } from "./routes/users/users.index.ts";
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /**
- * The REST face of the bank (contract: ../shared/spec/API.md). Middleware, outermost first:
+ * The REST face of the bank. Middleware, outermost first:
  * request context (id, logger, one log line), security headers, CORS, body limit, 405s. Then
  * one router per resource; every failure becomes problem+json in `errorResponse`.
  */

@@ -1,12 +1,12 @@
 import type { Context } from "hono";
-import { getConnInfo } from "hono/bun";
 import type { ClientInfo } from "../domain/types.ts";
 import type { AppEnv } from "./env.ts";
 
 /**
- * Who is calling, for the session row: the User-Agent, and the client IP from the connection,
- * or from X-Forwarded-For when TRUST_PROXY says how many proxies in front append to it (the
- * entry that many places from the end is the one our nearest trusted proxy saw).
+ * Who is calling, for the session row and the per-IP limits: the User-Agent, and the client IP
+ * the runtime vouches for (the socket's peer on Bun, `CF-Connecting-IP` on a Worker), or the one
+ * in X-Forwarded-For when TRUST_PROXY says how many proxies in front append to it (the entry
+ * that many places from the end is the one our nearest trusted proxy saw).
  */
 export function clientInfo(c: Context<AppEnv>): ClientInfo {
   return {
@@ -26,10 +26,5 @@ function clientIp(c: Context<AppEnv>): string {
     const ip = chain[Math.max(0, chain.length - hops)];
     if (ip) return ip;
   }
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    // Not served by Bun.serve (app.request() in tests, other runtimes): no socket to read.
-    return "unknown";
-  }
+  return c.var.deps.connectionIp(c) ?? "unknown";
 }

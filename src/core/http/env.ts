@@ -1,33 +1,49 @@
+import type { Context } from "hono";
+import type { Database } from "../db/client.ts";
 import type { ErrorCode } from "../domain/errors.ts";
-import type { AuthenticatedActor } from "../domain/types.ts";
 import type { Logger } from "../lib/logger.ts";
-import type { AuthDeps } from "../services/context.ts";
-import type { Readiness } from "../services/health.ts";
+import type { ServiceContext, Services, SessionContext } from "../services/context.ts";
+import type { ReadinessProbes } from "../services/health.ts";
 
-/** What the HTTP app is built from, once, at start-up. */
+/** Swagger UI's files, which each runtime's entry embeds its own way (no CDN). */
+export interface DocsAssets {
+  bundleJs: string;
+  css: string;
+}
+
+/**
+ * What the HTTP app is built from, once per process (Bun) or isolate (Worker). What differs
+ * between runtimes comes in as functions: the database handle of a request, the connection's
+ * peer address, the docs assets.
+ */
 export interface HttpDeps {
-  services: AuthDeps;
+  services: Services;
+  /** The database handle for one request: the process pool (Bun), a client of its own (Worker). */
+  database: () => Database;
   logger: Logger;
-  /** The readiness service, bound to its dependencies. */
-  readiness: () => Promise<Readiness>;
+  readiness: ReadinessProbes;
   production: boolean;
   allowedOrigins: string[];
   /** Proxies in front whose X-Forwarded-For entries are trusted (0: use the connection). */
   trustProxyHops: number;
+  /**
+   * The client address the runtime vouches for: the socket's peer on Bun, `CF-Connecting-IP` on
+   * a Worker; undefined when there is none (app.request() in tests).
+   */
+  connectionIp: (c: Context) => string | undefined;
+  docsAssets: DocsAssets;
 }
 
 export interface AppVariables {
   requestId: string;
-  /** This request's logger: every line carries the request id. */
-  logger: Logger;
   deps: HttpDeps;
+  /** This request's service context: its database handle, and a logger carrying its id. */
+  ctx: ServiceContext;
   /** Set by the error handler, for the request log line. */
   errorCode?: ErrorCode;
-  /** Set by `requireAuth` on protected routes. */
-  actor?: AuthenticatedActor;
 }
 
 export type AppEnv = { Variables: AppVariables };
 
 /** The environment of handlers behind `requireAuth`: the caller is known. */
-export type AuthEnv = { Variables: AppVariables & { actor: AuthenticatedActor } };
+export type AuthEnv = { Variables: AppVariables & { ctx: SessionContext } };

@@ -88,7 +88,7 @@ export function problemResponse(
 export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
   if (error instanceof DomainError) return domainErrorResponse(c, error);
   if (error instanceof HTTPException) return httpExceptionResponse(c, error);
-  const logger = c.get("logger");
+  const logger = c.get("ctx")?.logger;
   if (isUnavailableError(error)) {
     logger?.warn("database unavailable", { error });
     c.header("Retry-After", UNAVAILABLE_RETRY_AFTER);
@@ -141,7 +141,7 @@ function httpExceptionResponse(c: Context<AppEnv>, error: HTTPException): Respon
     case 415:
       return problemResponse(c, 415, "unsupported_media_type", "send the body as application/json");
     default:
-      c.get("logger")?.error("unexpected HTTP exception", { error });
+      c.get("ctx")?.logger.error("unexpected HTTP exception", { error });
       return problemResponse(
         c,
         500,

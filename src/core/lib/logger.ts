@@ -16,6 +16,7 @@ export interface LoggerOptions {
   level: LogLevel;
   /** One JSON object per line (production) or a readable line (development). */
   format: "json" | "pretty";
+  /** Where lines go; default `console.log` (stdout on Bun, the Workers log on the edge). */
   write?: (line: string) => void;
 }
 
@@ -28,7 +29,7 @@ function serialise(value: unknown): unknown {
 }
 
 export function createLogger(options: LoggerOptions, bindings: LogFields = {}): Logger {
-  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const write = options.write ?? ((line: string) => console.log(line));
   const threshold = RANK[options.level];
 
   const log = (level: LogLevel, message: string, fields: LogFields = {}) => {
@@ -53,6 +54,14 @@ export function createLogger(options: LoggerOptions, bindings: LogFields = {}): 
     error: (m, f) => log("error", m, f),
     child: (more) => createLogger(options, { ...bindings, ...more }),
   };
+}
+
+/** The logger a configuration asks for: JSON lines in production, readable lines otherwise. */
+export function loggerFor(config: { logLevel: LogLevel; nodeEnv: string }): Logger {
+  return createLogger({
+    level: config.logLevel,
+    format: config.nodeEnv === "production" ? "json" : "pretty",
+  });
 }
 
 /** Discards everything; for tests that do not inspect logs. */

@@ -115,41 +115,6 @@ export function createRedisRevocations(options: {
   };
 }
 
-/** The same in this process's memory: a single instance without Redis (development). */
-export function createMemoryRevocations(options: {
-  ttlMs: number;
-  now?: () => number;
-}): SessionRevocations {
-  const now = options.now ?? Date.now;
-  const sessions = new Map<string, number>();
-  const users = new Map<string, { at: number; until: number }>();
-  const prune = () => {
-    const time = now();
-    for (const [id, until] of sessions) if (until < time) sessions.delete(id);
-    for (const [name, entry] of users) if (entry.until < time) users.delete(name);
-  };
-  return {
-    kind: "memory",
-    async check(token) {
-      const time = now();
-      const revokedUntil = sessions.get(token.sessionId);
-      const changed = users.get(token.username);
-      return statusOf(
-        revokedUntil !== undefined && revokedUntil >= time,
-        changed && changed.until >= time ? changed.at : null,
-        token.issuedAt,
-      );
-    },
-    async revokeSessions(sessionIds) {
-      if (sessions.size > 100_000) prune();
-      for (const id of sessionIds) sessions.set(id, now() + options.ttlMs);
-    },
-    async markUserChanged(username) {
-      users.set(username, { at: now(), until: now() + options.ttlMs });
-    },
-  };
-}
-
 function statusOf(revoked: boolean, changedAt: unknown, issuedAt: Date): RevocationStatus {
   if (revoked) return "revoked";
   if (typeof changedAt === "number" && issuedAt.getTime() < changedAt) return "stale";

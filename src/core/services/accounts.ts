@@ -3,24 +3,23 @@ import { isConstraintViolation } from "../db/errors.ts";
 import { accounts, entries } from "../db/schema.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.ts";
 import { type Currency, checkCurrency, checkId } from "../domain/money.ts";
-import type { Account, Actor, Entry, Page } from "../domain/types.ts";
-import type { ServiceDeps } from "./context.ts";
+import type { Account, Entry, Page } from "../domain/types.ts";
+import type { ActorContext } from "./context.ts";
 import { toAccount } from "./ledger.ts";
 import { pageWindow } from "./pagination.ts";
 import { assertCanListAccountsOf, assertCanViewAccount } from "./policy.ts";
 
 /** Opens the caller's account in `currency` with balance 0 (one per owner and currency). */
 export async function createAccount(
-  deps: ServiceDeps,
-  actor: Actor,
+  ctx: ActorContext,
   input: { currency: Currency },
 ): Promise<Account> {
   const violations = checkCurrency("currency", input.currency);
   if (violations.length > 0) throw new ValidationError(violations);
   try {
-    const [row] = await deps.db
+    const [row] = await ctx.db
       .insert(accounts)
-      .values({ owner: actor.username, currency: input.currency, balance: 0 })
+      .values({ owner: ctx.actor.username, currency: input.currency, balance: 0 })
       .returning();
     if (!row) throw new Error("insert into accounts returned no row");
     return toAccount(row);
@@ -36,26 +35,25 @@ export async function createAccount(
 }
 
 /** 404 if missing, 403 unless the caller owns it or is a banker. */
-export async function getAccount(deps: ServiceDeps, actor: Actor, id: number): Promise<Account> {
+export async function getAccount(ctx: ActorContext, id: number): Promise<Account> {
   const violations = checkId("id", id);
   if (violations.length > 0) throw new ValidationError(violations);
-  const [row] = await deps.db.select().from(accounts).where(eq(accounts.id, id));
+  const [row] = await ctx.db.select().from(accounts).where(eq(accounts.id, id));
   if (!row) throw new NotFoundError("account");
   const account = toAccount(row);
-  assertCanViewAccount(actor, account);
+  assertCanViewAccount(ctx.actor, account);
   return account;
 }
 
 /** The accounts of `owner` (default: the caller; others only for bankers), by id. */
 export async function listAccounts(
-  deps: ServiceDeps,
-  actor: Actor,
+  ctx: ActorContext,
   input: { owner?: string; page?: Page } = {},
 ): Promise<Account[]> {
-  const owner = input.owner ?? actor.username;
+  const owner = input.owner ?? ctx.actor.username;
   const { limit, offset } = pageWindow(input.page);
-  assertCanListAccountsOf(actor, owner);
-  const rows = await deps.db
+  assertCanListAccountsOf(ctx.actor, owner);
+  const rows = await ctx.db
     .select()
     .from(accounts)
     .where(eq(accounts.owner, owner))
@@ -67,13 +65,12 @@ export async function listAccounts(
 
 /** An account's statement: its entries by id, with the account's own visibility rules. */
 export async function listEntries(
-  deps: ServiceDeps,
-  actor: Actor,
+  ctx: ActorContext,
   input: { accountId: number; page?: Page },
 ): Promise<Entry[]> {
   const { limit, offset } = pageWindow(input.page);
-  await getAccount(deps, actor, input.accountId);
-  return deps.db
+  await getAccount(ctx, input.accountId);
+  return ctx.db
     .select()
     .from(entries)
     .where(and(eq(entries.accountId, input.accountId)))

@@ -1,8 +1,11 @@
+import { PgTransaction } from "drizzle-orm/pg-core";
 import type { PasswordHasher } from "../auth/password-hasher.ts";
 import type { TokenMaker } from "../auth/token-maker.ts";
 import type { Database, Transaction } from "../db/client.ts";
 import { isRetryableTransactionError } from "../db/errors.ts";
+import type { Actor, AuthenticatedActor } from "../domain/types.ts";
 import type { Logger } from "../lib/logger.ts";
+import { sleep } from "../lib/sleep.ts";
 import type { JobQueue } from "./jobs.ts";
 import type { RateLimiter } from "./rate-limits.ts";
 import type { SessionRevocations } from "./revocations.ts";
@@ -13,18 +16,13 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-/** What every service function needs, built once at start-up and passed in. */
-export interface ServiceDeps {
-  db: Database;
-  logger: Logger;
-  clock: Clock;
-}
-
 /**
- * What the user and session services need on top: tokens, passwords, jobs, rate limits and
- * the revocation store.
+ * What the services are built from, once per process (Bun) or per isolate (Worker), and shared
+ * by every request: the clock, tokens, passwords, the job queue, rate limits and the revocation
+ * store.
  */
-export interface AuthDeps extends ServiceDeps {
+export interface Services {
+  clock: Clock;
   tokens: TokenMaker;
   passwords: PasswordHasher;
   /** Milliseconds. */
@@ -36,6 +34,29 @@ export interface AuthDeps extends ServiceDeps {
   revocations: SessionRevocations;
 }
 
+/**
+ * One call's context, built per request (or job, or command): the shared services plus the
+ * call's own database handle and logger (whose lines carry the request id).
+ */
+export interface ServiceContext extends Services {
+  /**
+   * The process pool (Bun), this request's own client (Worker), or a transaction already open,
+   * which `inTransaction` then joins instead of nesting a new one.
+   */
+  db: Database | Transaction;
+  logger: Logger;
+}
+
+/** A context whose caller is known (ledger operations need only who and which role). */
+export interface ActorContext extends ServiceContext {
+  actor: Actor;
+}
+
+/** A context whose caller proved a session with an access token. */
+export interface SessionContext extends ServiceContext {
+  actor: AuthenticatedActor;
+}
+
 /** How often a transaction that hit a serialization failure or deadlock is re-run in full. */
 export const MAX_TRANSACTION_ATTEMPTS = 5;
 
@@ -43,19 +64,22 @@ export const MAX_TRANSACTION_ATTEMPTS = 5;
  * Runs `work` in one database transaction (READ COMMITTED; correctness comes from explicit
  * row locks taken in ascending id order). Should Postgres still report a serialization
  * failure or a deadlock, the WHOLE transaction is re-run, a bounded number of times, so
- * neither can surface to a caller. Inside `work`, use only `tx`.
+ * neither can surface to a caller. When `ctx.db` is already a transaction, `work` runs in it
+ * (its owner re-runs the whole). Inside `work`, use only `tx`.
  */
 export async function inTransaction<T>(
-  deps: Pick<ServiceDeps, "db" | "logger">,
+  ctx: Pick<ServiceContext, "db" | "logger">,
   work: (tx: Transaction) => Promise<T>,
 ): Promise<T> {
+  const { db } = ctx;
+  if (db instanceof PgTransaction) return work(db as Transaction);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await deps.db.transaction(work);
+      return await db.transaction(work);
     } catch (error) {
       if (attempt >= MAX_TRANSACTION_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
-      deps.logger.warn("transaction conflict, retrying", { attempt, error });
-      await Bun.sleep(Math.random() * 20 * attempt);
+      ctx.logger.warn("transaction conflict, retrying", { attempt, error });
+      await sleep(Math.random() * 20 * attempt);
     }
   }
 }

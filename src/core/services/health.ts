@@ -1,12 +1,21 @@
-import { migrationStatus } from "../../bun/migrate.ts";
-import type { DatabaseHandle } from "../db/client.ts";
+import { migrationStatus } from "../db/migration-status.ts";
 import { withTimeout } from "../lib/with-timeout.ts";
+import type { ServiceContext } from "./context.ts";
 
-export type CheckStatus = "ok" | "failing";
+/** `pending`: the database answers but is behind this build's migrations. */
+export type CheckStatus = "ok" | "failing" | "pending";
 
 export interface Readiness {
   ready: boolean;
   checks: Record<string, CheckStatus>;
+}
+
+/** What readiness looks at besides the database, as the runtime offers it. */
+export interface ReadinessProbes {
+  /** Pings the configured Redis; absent when there is none. */
+  pingRedis?: () => Promise<boolean>;
+  /** True once a shutdown began: load balancers should stop sending traffic. */
+  shuttingDown?: () => boolean;
 }
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -15,25 +24,25 @@ const CHECK_TIMEOUT_MS = 2_000;
  * Ready = the database answers, every shipped migration is applied, Redis answers when one is
  * configured, and the process is not shutting down.
  */
-export async function checkReadiness(deps: {
-  database: Pick<DatabaseHandle, "sql">;
-  /** Pings the configured Redis; absent when there is none. */
-  pingRedis?: () => Promise<boolean>;
-  /** True once a shutdown began: load balancers should stop sending traffic. */
-  shuttingDown?: () => boolean;
-}): Promise<Readiness> {
-  const [database, redis] = await Promise.all([
-    withTimeout(migrationStatus(deps.database), CHECK_TIMEOUT_MS).then(
-      (status) => ({ reachable: true, migrated: status.applied >= status.expected }),
-      () => ({ reachable: false, migrated: false }),
-    ),
-    deps.pingRedis ? withTimeout(deps.pingRedis(), CHECK_TIMEOUT_MS).catch(() => false) : undefined,
+export async function checkReadiness(
+  ctx: Pick<ServiceContext, "db">,
+  probes: ReadinessProbes = {},
+): Promise<Readiness> {
+  const [migrations, redis] = await Promise.all([
+    withTimeout(migrationStatus(ctx.db), CHECK_TIMEOUT_MS).catch(() => undefined),
+    probes.pingRedis
+      ? withTimeout(probes.pingRedis(), CHECK_TIMEOUT_MS).catch(() => false)
+      : undefined,
   ]);
   const checks: Record<string, CheckStatus> = {
-    database: database.reachable ? "ok" : "failing",
-    migrations: database.migrated ? "ok" : "failing",
+    database: migrations ? "ok" : "failing",
+    migrations: !migrations
+      ? "failing"
+      : migrations.applied >= migrations.expected
+        ? "ok"
+        : "pending",
   };
   if (redis !== undefined) checks.redis = redis ? "ok" : "failing";
-  if (deps.shuttingDown?.()) checks.shutdown = "failing";
+  if (probes.shuttingDown?.()) checks.shutdown = "failing";
   return { ready: Object.values(checks).every((s) => s === "ok"), checks };
 }

@@ -3,7 +3,7 @@ import { and, eq, lt, sql } from "drizzle-orm";
 import type { Transaction } from "../db/client.ts";
 import { idempotencyKeys } from "../db/schema.ts";
 import { BusinessRuleError, ConflictError, ValidationError } from "../domain/errors.ts";
-import type { ServiceDeps } from "./context.ts";
+import type { ServiceContext } from "./context.ts";
 
 /**
  * Idempotency keys (IETF draft "The Idempotency-Key HTTP Header Field"), kept in Postgres and
@@ -87,10 +87,10 @@ export async function withIdempotencyKey<T>(
 
 /** Deletes keys older than the TTL; returns how many. */
 export async function pruneIdempotencyKeys(
-  deps: Pick<ServiceDeps, "db" | "clock">,
+  ctx: Pick<ServiceContext, "db" | "clock">,
 ): Promise<number> {
-  const cutoff = new Date(deps.clock.now().getTime() - IDEMPOTENCY_KEY_TTL_MS);
-  const deleted = await deps.db
+  const cutoff = new Date(ctx.clock.now().getTime() - IDEMPOTENCY_KEY_TTL_MS);
+  const deleted = await ctx.db
     .delete(idempotencyKeys)
     .where(lt(idempotencyKeys.createdAt, cutoff))
     .returning({ key: idempotencyKeys.key });

@@ -12,7 +12,7 @@ import type {
   TokenPair,
 } from "../domain/types.ts";
 import { passwordRule, SYSTEM_USERNAME, usernameRule } from "../domain/users.ts";
-import { type AuthDeps, inTransaction } from "./context.ts";
+import { inTransaction, type ServiceContext, type SessionContext } from "./context.ts";
 import { assertAllowed, type RateLimitName } from "./rate-limits.ts";
 import { toUser } from "./users.ts";
 import { assertValid } from "./validation.ts";
@@ -46,7 +46,7 @@ export function hashToken(token: string): string {
 }
 
 export async function login(
-  deps: AuthDeps,
+  ctx: ServiceContext,
   input: { username: string; password: string },
   client: ClientInfo,
 ): Promise<LoginResult> {
@@ -59,43 +59,43 @@ export async function login(
   // past a check made before any of them had failed. An attempt refused by one limit gives the
   // other its count back; a successful login gives both back and forgives the username's
   // earlier failures, so only failures add up.
-  const now = deps.clock.now();
+  const now = ctx.clock.now();
   const [byName, byIp] = await Promise.all([
-    deps.limiter.hit("login_username", input.username),
-    deps.limiter.hit("login_ip", client.clientIp),
+    ctx.limiter.hit("login_username", input.username),
+    ctx.limiter.hit("login_ip", client.clientIp),
   ]);
   if (!byName.allowed || !byIp.allowed) {
     await Promise.all([
-      byName.allowed ? deps.limiter.refund("login_username", input.username) : undefined,
-      byIp.allowed ? deps.limiter.refund("login_ip", client.clientIp) : undefined,
+      byName.allowed ? ctx.limiter.refund("login_username", input.username) : undefined,
+      byIp.allowed ? ctx.limiter.refund("login_ip", client.clientIp) : undefined,
     ]);
     assertAllowed(byName, now);
     assertAllowed(byIp, now);
   }
 
-  const [row] = await deps.db.select().from(users).where(eq(users.username, input.username));
+  const [row] = await ctx.db.select().from(users).where(eq(users.username, input.username));
   if (!row || row.username === SYSTEM_USERNAME) {
-    await deps.passwords.verify(input.password, await dummyHash(deps.passwords));
+    await ctx.passwords.verify(input.password, await dummyHash(ctx.passwords));
     throw INVALID_CREDENTIALS();
   }
-  if (!(await deps.passwords.verify(input.password, row.hashedPassword))) {
+  if (!(await ctx.passwords.verify(input.password, row.hashedPassword))) {
     throw INVALID_CREDENTIALS();
   }
   await Promise.all([
     byName.remaining < byName.limit - 1
-      ? deps.limiter.reset("login_username", input.username)
-      : deps.limiter.refund("login_username", input.username),
-    deps.limiter.refund("login_ip", client.clientIp),
+      ? ctx.limiter.reset("login_username", input.username)
+      : ctx.limiter.refund("login_username", input.username),
+    ctx.limiter.refund("login_ip", client.clientIp),
   ]);
   const user = toUser(row);
   const sessionId = randomUUID();
-  const pair = await issueTokens(deps, {
+  const pair = await issueTokens(ctx, {
     username: user.username,
     role: user.role,
     sessionId,
-    refreshTokenDuration: deps.refreshTokenDuration,
+    refreshTokenDuration: ctx.refreshTokenDuration,
   });
-  await deps.db.insert(sessions).values({
+  await ctx.db.insert(sessions).values({
     id: sessionId,
     username: user.username,
     refreshTokenHash: hashToken(pair.refreshToken),
@@ -114,12 +114,12 @@ type RenewOutcome = { ok: true; pair: TokenPair } | { ok: false; reason: string;
  * committed even though the call answers 401.
  */
 export async function renewAccessToken(
-  deps: AuthDeps,
+  ctx: ServiceContext,
   input: { refreshToken: string },
 ): Promise<TokenPair> {
-  const payload = await verifiedPayload(deps, input.refreshToken, "refresh");
+  const payload = await verifiedPayload(ctx, input.refreshToken, "refresh");
   const presentedHash = hashToken(input.refreshToken);
-  const outcome = await inTransaction(deps, async (tx): Promise<RenewOutcome> => {
+  const outcome = await inTransaction(ctx, async (tx): Promise<RenewOutcome> => {
     const [session] = await tx
       .select({
         username: sessions.username,
@@ -136,13 +136,13 @@ export async function renewAccessToken(
     if (session.isBlocked) return { ok: false, reason: "blocked session" };
     if (session.username !== payload.username)
       return { ok: false, reason: "incorrect session user" };
-    const remaining = session.expiresAt.getTime() - deps.clock.now().getTime();
+    const remaining = session.expiresAt.getTime() - ctx.clock.now().getTime();
     if (remaining <= 0) return { ok: false, reason: "expired session" };
     if (session.refreshTokenHash !== presentedHash) {
       await tx.update(sessions).set({ isBlocked: true }).where(eq(sessions.id, payload.sessionId));
       return { ok: false, reason: "refresh token reused: session blocked", revoke: true };
     }
-    const pair = await issueTokens(deps, {
+    const pair = await issueTokens(ctx, {
       username: session.username,
       role: session.role as Role,
       sessionId: payload.sessionId,
@@ -156,8 +156,8 @@ export async function renewAccessToken(
     return { ok: true, pair };
   });
   if (!outcome.ok) {
-    if (outcome.revoke) await deps.revocations.revokeSessions([payload.sessionId]);
-    deps.logger.info("refresh token refused", {
+    if (outcome.revoke) await ctx.revocations.revokeSessions([payload.sessionId]);
+    ctx.logger.info("refresh token refused", {
       reason: outcome.reason,
       sessionId: payload.sessionId,
     });
@@ -170,30 +170,33 @@ export async function renewAccessToken(
 }
 
 /** Ends the caller's session: its refresh token and access tokens stop working everywhere. */
-export async function logout(deps: AuthDeps, actor: AuthenticatedActor): Promise<void> {
-  await deps.db.update(sessions).set({ isBlocked: true }).where(eq(sessions.id, actor.sessionId));
-  await deps.revocations.revokeSessions([actor.sessionId]);
+export async function logout(ctx: SessionContext): Promise<void> {
+  const { sessionId } = ctx.actor;
+  await ctx.db.update(sessions).set({ isBlocked: true }).where(eq(sessions.id, sessionId));
+  await ctx.revocations.revokeSessions([sessionId]);
 }
 
 /**
  * Proves the caller from an `Authorization` value ("Bearer <access token>", scheme word in any
  * case): a genuine, current access token whose session has not been revoked. The token is
- * verified locally; revocation is ONE round trip to the revocation store, which also counts the
- * caller against `rateLimit` when the operation has one. When the store cannot answer (Redis
- * down) the session row in the database decides instead.
+ * verified locally; whether its session was revoked, or the user's role changed since, is ONE
+ * round trip: to Redis when configured (the same round trip also counts the caller against
+ * `rateLimit` when the operation has one), otherwise, or while Redis cannot answer, to the
+ * database (the session row and the user's current role, one indexed read). Either way every
+ * instance, restart and isolate agrees.
  */
 export async function authenticate(
-  deps: AuthDeps,
+  ctx: ServiceContext,
   authorization: string | undefined,
   options: { rateLimit?: RateLimitName } = {},
 ): Promise<AuthenticatedActor> {
   const token = bearerToken(authorization);
-  const payload = await verifiedPayload(deps, token, "access");
+  const payload = await verifiedPayload(ctx, token, "access");
   const [status, decision] = await Promise.all([
-    deps.revocations.check(payload),
-    options.rateLimit ? deps.limiter.hit(options.rateLimit, payload.username) : undefined,
+    ctx.revocations.check(payload),
+    options.rateLimit ? ctx.limiter.hit(options.rateLimit, payload.username) : undefined,
   ]);
-  const verdict = status === "unknown" ? await sessionVerdict(deps, payload) : status;
+  const verdict = status === "unknown" ? await sessionVerdict(ctx, payload) : status;
   if (verdict === "revoked") {
     throw new UnauthenticatedError("unauthenticated", "this session has been revoked");
   }
@@ -203,16 +206,16 @@ export async function authenticate(
       "your account changed since this token was issued; renew it",
     );
   }
-  if (decision) assertAllowed(decision, deps.clock.now());
+  if (decision) assertAllowed(decision, ctx.clock.now());
   return { username: payload.username, role: payload.role, sessionId: payload.sessionId };
 }
 
 /** The database's answer when the revocation store has none: the session row and the role. */
 async function sessionVerdict(
-  deps: AuthDeps,
+  ctx: ServiceContext,
   payload: TokenPayload,
 ): Promise<"ok" | "revoked" | "stale"> {
-  const [session] = await deps.db
+  const [session] = await ctx.db
     .select({ username: sessions.username, isBlocked: sessions.isBlocked, role: users.role })
     .from(sessions)
     .innerJoin(users, eq(users.username, sessions.username))
@@ -243,13 +246,13 @@ function bearerToken(authorization: string | undefined): string {
 }
 
 async function verifiedPayload(
-  deps: AuthDeps,
+  ctx: ServiceContext,
   token: string,
   expected: TokenPayload["tokenType"],
 ): Promise<TokenPayload> {
   let payload: TokenPayload;
   try {
-    payload = await deps.tokens.verify(token);
+    payload = await ctx.tokens.verify(token);
   } catch (error) {
     if (error instanceof TokenError && error.reason === "expired") {
       throw new UnauthenticatedError("token_expired", "token has expired");
@@ -263,7 +266,7 @@ async function verifiedPayload(
 }
 
 async function issueTokens(
-  deps: AuthDeps,
+  ctx: ServiceContext,
   input: {
     username: string;
     role: Role;
@@ -274,12 +277,12 @@ async function issueTokens(
   },
 ): Promise<TokenPair> {
   const subject = { username: input.username, role: input.role, sessionId: input.sessionId };
-  const access = await deps.tokens.create({
+  const access = await ctx.tokens.create({
     ...subject,
     tokenType: "access",
-    durationMs: deps.accessTokenDuration,
+    durationMs: ctx.accessTokenDuration,
   });
-  const refresh = await deps.tokens.create({
+  const refresh = await ctx.tokens.create({
     ...subject,
     tokenType: "refresh",
     durationMs: input.refreshTokenDuration,

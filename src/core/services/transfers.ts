@@ -1,6 +1,6 @@
 import { asc, eq, inArray, or } from "drizzle-orm";
 import type { Transaction } from "../db/client.ts";
-import { accounts, transfers } from "../db/schema.ts";
+import { accounts, transfers, users } from "../db/schema.ts";
 import {
   BusinessRuleError,
   ForbiddenError,
@@ -17,7 +17,7 @@ import type {
   TransferResult,
 } from "../domain/types.ts";
 import { getAccount } from "./accounts.ts";
-import { inTransaction, type ServiceDeps } from "./context.ts";
+import { type ActorContext, inTransaction } from "./context.ts";
 import { withIdempotencyKey } from "./idempotency.ts";
 import { lockAccounts, type Posting, postTransfer, treasuryId } from "./ledger.ts";
 import { pageWindow } from "./pagination.ts";
@@ -40,10 +40,10 @@ export interface TransferInput {
  * from = to 422 `same_account` → balance too low 422 `insufficient_funds`.
  */
 export async function transfer(
-  deps: ServiceDeps,
-  actor: Actor,
+  ctx: ActorContext,
   input: TransferInput,
 ): Promise<{ result: TransferResult; replayed: boolean }> {
+  const { actor } = ctx;
   const violations = [
     ...checkId("from_account_id", input.fromAccountId),
     ...checkId("to_account_id", input.toAccountId),
@@ -70,7 +70,7 @@ export async function transfer(
     return present(actor, await postTransfer(tx, from, to, input.amount));
   };
 
-  return inTransaction(deps, async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     if (input.idempotencyKey === undefined) {
       return { result: await execute(tx), replayed: false };
     }
@@ -102,33 +102,37 @@ export interface CashInput {
 }
 
 /** Banker only: cash in, as a transfer from the currency's treasury to a customer account. */
-export function deposit(
-  deps: ServiceDeps,
-  actor: Actor,
-  input: CashInput,
-): Promise<TransferResult> {
-  return moveCash(deps, actor, input, "in");
+export function deposit(ctx: ActorContext, input: CashInput): Promise<TransferResult> {
+  return moveCash(ctx, input, "in");
 }
 
 /** Banker only: cash out, as a transfer from a customer account to the treasury (funds checked). */
-export function withdraw(
-  deps: ServiceDeps,
-  actor: Actor,
-  input: CashInput,
-): Promise<TransferResult> {
-  return moveCash(deps, actor, input, "out");
+export function withdraw(ctx: ActorContext, input: CashInput): Promise<TransferResult> {
+  return moveCash(ctx, input, "out");
 }
 
-/** Deposits and withdrawals: the account and its currency's treasury, locked in id order. */
+/**
+ * Deposits and withdrawals: the account and its currency's treasury, locked in id order. The
+ * caller's role is checked against the token first, then again against the database inside the
+ * transaction (the user row locked FOR SHARE, so a concurrent role change waits for this commit):
+ * money moves only on the role that holds at commit.
+ */
 async function moveCash(
-  deps: ServiceDeps,
-  actor: Actor,
+  ctx: ActorContext,
   input: CashInput,
   direction: "in" | "out",
 ): Promise<TransferResult> {
-  assertBanker(actor, direction === "in" ? "post deposits" : "post withdrawals");
+  const { actor } = ctx;
+  const action = direction === "in" ? "post deposits" : "post withdrawals";
+  assertBanker(actor, action);
   validateCash(input);
-  return inTransaction(deps, async (tx) => {
+  return inTransaction(ctx, async (tx) => {
+    const [caller] = await tx
+      .select({ role: users.role })
+      .from(users)
+      .where(eq(users.username, actor.username))
+      .for("share");
+    assertBanker({ username: actor.username, role: caller?.role as Actor["role"] }, action);
     const bankId = await treasuryId(tx, input.currency);
     const locked = await lockAccounts(tx, [bankId, input.accountId]);
     const account = checkCashAccount(locked.get(input.accountId), input.currency);
@@ -143,17 +147,18 @@ async function moveCash(
 }
 
 /** 404 if missing; 403 unless the caller owns either side or is a banker. */
-export async function getTransfer(deps: ServiceDeps, actor: Actor, id: number): Promise<Transfer> {
+export async function getTransfer(ctx: ActorContext, id: number): Promise<Transfer> {
   const violations = checkId("id", id);
   if (violations.length > 0) throw new ValidationError(violations);
-  const [row] = await deps.db.select().from(transfers).where(eq(transfers.id, id));
+  const [row] = await ctx.db.select().from(transfers).where(eq(transfers.id, id));
   if (!row) throw new NotFoundError("transfer");
-  const owners = await deps.db
+  const sides = await ctx.db
     .select({ id: accounts.id, owner: accounts.owner })
     .from(accounts)
     .where(inArray(accounts.id, [row.fromAccountId, row.toAccountId]));
-  const ownerOf = (accountId: number) => owners.find((o) => o.id === accountId)?.owner ?? "";
-  if (!canViewTransfer(actor, { from: ownerOf(row.fromAccountId), to: ownerOf(row.toAccountId) })) {
+  const ownerOf = (accountId: number) => sides.find((o) => o.id === accountId)?.owner ?? "";
+  const owners = { from: ownerOf(row.fromAccountId), to: ownerOf(row.toAccountId) };
+  if (!canViewTransfer(ctx.actor, owners)) {
     throw new ForbiddenError("this transfer is not between your accounts");
   }
   return row;
@@ -161,15 +166,14 @@ export async function getTransfer(deps: ServiceDeps, actor: Actor, id: number): 
 
 /** Transfers with the account on either side, by id; the account's visibility rules apply. */
 export async function listTransfers(
-  deps: ServiceDeps,
-  actor: Actor,
+  ctx: ActorContext,
   input: { accountId: number; page?: Page },
 ): Promise<Transfer[]> {
   const { limit, offset } = pageWindow(input.page);
   const violations = checkId("account_id", input.accountId);
   if (violations.length > 0) throw new ValidationError(violations);
-  await getAccount(deps, actor, input.accountId);
-  return deps.db
+  await getAccount(ctx, input.accountId);
+  return ctx.db
     .select()
     .from(transfers)
     .where(

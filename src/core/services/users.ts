@@ -12,13 +12,7 @@ import {
   ValidationError,
 } from "../domain/errors.ts";
 import { checkId } from "../domain/money.ts";
-import {
-  type AuthenticatedActor,
-  type ClientInfo,
-  ROLES,
-  type Role,
-  type User,
-} from "../domain/types.ts";
+import { type ClientInfo, ROLES, type Role, type User } from "../domain/types.ts";
 import {
   emailRule,
   fullNameRule,
@@ -27,7 +21,7 @@ import {
   secretCodeRule,
   usernameRule,
 } from "../domain/users.ts";
-import { type AuthDeps, inTransaction, type ServiceDeps } from "./context.ts";
+import { inTransaction, type ServiceContext, type SessionContext } from "./context.ts";
 import { isBanker } from "./policy.ts";
 import { assertAllowed } from "./rate-limits.ts";
 import { assertValid } from "./validation.ts";
@@ -57,20 +51,20 @@ export interface CreateUserInput {
  * (emails are unique case-insensitively; the system user's name is taken).
  */
 export async function createUser(
-  deps: AuthDeps,
+  ctx: ServiceContext,
   input: CreateUserInput,
   client: Pick<ClientInfo, "clientIp">,
 ): Promise<User> {
-  assertAllowed(await deps.limiter.hit("signup_ip", client.clientIp), deps.clock.now());
+  assertAllowed(await ctx.limiter.hit("signup_ip", client.clientIp), ctx.clock.now());
   assertValid([
     ["username", usernameRule, input.username],
     ["password", passwordRule, input.password],
     ["full_name", fullNameRule, input.fullName],
     ["email", emailRule, input.email],
   ]);
-  const hashedPassword = await deps.passwords.hash(input.password);
+  const hashedPassword = await ctx.passwords.hash(input.password);
   try {
-    return await inTransaction(deps, async (tx) => {
+    return await inTransaction(ctx, async (tx) => {
       const [row] = await tx
         .insert(users)
         .values({
@@ -81,7 +75,7 @@ export async function createUser(
         })
         .returning();
       if (!row) throw new Error("insert into users returned no row");
-      await deps.jobs.enqueueVerifyEmail(tx, { username: row.username });
+      await ctx.jobs.enqueueVerifyEmail(tx, { username: row.username });
       return toUser(row);
     });
   } catch (error) {
@@ -90,8 +84,8 @@ export async function createUser(
 }
 
 /** The caller's own profile. */
-export async function getUser(deps: ServiceDeps, username: string): Promise<User> {
-  const [row] = await deps.db.select().from(users).where(eq(users.username, username));
+export async function getUser(ctx: ServiceContext, username: string): Promise<User> {
+  const [row] = await ctx.db.select().from(users).where(eq(users.username, username));
   if (!row) throw new NotFoundError("user");
   return toUser(row);
 }
@@ -109,11 +103,11 @@ export interface UpdateUserInput {
  * `is_email_verified` and enqueues a verification email, in the same transaction.
  */
 export async function updateUser(
-  deps: AuthDeps,
-  actor: AuthenticatedActor,
+  ctx: SessionContext,
   username: string,
   input: UpdateUserInput,
 ): Promise<User> {
+  const { actor } = ctx;
   const fields: [string, z.ZodType, unknown][] = [];
   if (input.fullName !== undefined) fields.push(["full_name", fullNameRule, input.fullName]);
   if (input.email !== undefined) fields.push(["email", emailRule, input.email]);
@@ -130,10 +124,10 @@ export async function updateUser(
   if (username === SYSTEM_USERNAME) throw new ForbiddenError("the system user cannot be changed");
 
   const hashedPassword =
-    input.password === undefined ? undefined : await deps.passwords.hash(input.password);
+    input.password === undefined ? undefined : await ctx.passwords.hash(input.password);
   let revoked: string[] = [];
   try {
-    const user = await inTransaction(deps, async (tx) => {
+    const user = await inTransaction(ctx, async (tx) => {
       const [current] = await tx
         .select()
         .from(users)
@@ -149,7 +143,7 @@ export async function updateUser(
           ...(input.email !== undefined ? { email: input.email } : {}),
           ...(emailChanged ? { isEmailVerified: false } : {}),
           ...(hashedPassword !== undefined
-            ? { hashedPassword, passwordChangedAt: deps.clock.now() }
+            ? { hashedPassword, passwordChangedAt: ctx.clock.now() }
             : {}),
         })
         .where(eq(users.username, username))
@@ -159,10 +153,10 @@ export async function updateUser(
         hashedPassword === undefined
           ? []
           : await blockSessions(tx, username, actor.username === username ? actor.sessionId : null);
-      if (emailChanged) await deps.jobs.enqueueVerifyEmail(tx, { username });
+      if (emailChanged) await ctx.jobs.enqueueVerifyEmail(tx, { username });
       return toUser(row);
     });
-    await deps.revocations.revokeSessions(revoked);
+    await ctx.revocations.revokeSessions(revoked);
     return user;
   } catch (error) {
     throw uniqueUserConflict(error) ?? error;
@@ -196,11 +190,9 @@ async function blockSessions(
  * Sends the caller a new verification email (POST /users/resend_verification): limited per
  * user; 422 `already_verified` when there is nothing to verify.
  */
-export async function resendVerification(
-  deps: AuthDeps,
-  actor: AuthenticatedActor,
-): Promise<{ email: string }> {
-  return inTransaction(deps, async (tx) => {
+export async function resendVerification(ctx: SessionContext): Promise<{ email: string }> {
+  const { actor } = ctx;
+  return inTransaction(ctx, async (tx) => {
     const [user] = await tx
       .select({ email: users.email, isEmailVerified: users.isEmailVerified })
       .from(users)
@@ -209,7 +201,7 @@ export async function resendVerification(
     if (user.isEmailVerified) {
       throw new BusinessRuleError("already_verified", "your email address is already verified");
     }
-    await deps.jobs.enqueueVerifyEmail(tx, { username: actor.username });
+    await ctx.jobs.enqueueVerifyEmail(tx, { username: actor.username });
     return { email: user.email };
   });
 }
@@ -220,7 +212,7 @@ export async function resendVerification(
  * answer 422 `verification_failed`. The code is compared in constant time.
  */
 export async function verifyEmail(
-  deps: ServiceDeps,
+  ctx: Pick<ServiceContext, "db" | "logger">,
   input: { emailId: number; secretCode: string },
 ): Promise<{ isVerified: true }> {
   const violations = checkId("email_id", input.emailId);
@@ -231,7 +223,7 @@ export async function verifyEmail(
       "verification_failed",
       "this verification link is invalid, already used or expired",
     );
-  return inTransaction(deps, async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const [link] = await tx
       .select({
         id: verifyEmails.id,
@@ -276,13 +268,13 @@ function uniqueUserConflict(error: unknown): ConflictError | undefined {
 
 /**
  * Operator only (the CLI's `grant-role`; never the public API): gives a user a role. The
- * system user keeps none. Access tokens carry the role, so the user is marked changed in the
- * revocation store: their older access tokens get 401 `token_expired`, and the renewed ones
- * carry the new role. (Without Redis the CLI's mark stays in its own process: a running server
- * then sees the new role at the next renewal.)
+ * system user keeps none. Access tokens carry the role, so their older access tokens get 401
+ * `token_expired` on every instance at once, and the renewed ones carry the new role: the
+ * authentication check compares the token's role with the user's current one (in the database,
+ * or through the mark left here in Redis when it is configured).
  */
 export async function grantRole(
-  deps: ServiceDeps & Pick<AuthDeps, "revocations">,
+  ctx: Pick<ServiceContext, "db" | "revocations">,
   username: string,
   role: Role,
 ): Promise<User> {
@@ -291,13 +283,13 @@ export async function grantRole(
     throw new ValidationError([{ field: "role", message: `must be one of ${ROLES.join(", ")}` }]);
   }
   if (username === SYSTEM_USERNAME) throw new ForbiddenError("the system user cannot be changed");
-  const [row] = await deps.db
+  const [row] = await ctx.db
     .update(users)
     .set({ role })
     .where(eq(users.username, username))
     .returning();
   if (!row) throw new NotFoundError("user");
   // Access tokens carry the role: the ones issued before now must be renewed to get the new one.
-  await deps.revocations.markUserChanged(username);
+  await ctx.revocations.markUserChanged(username);
   return toUser(row);
 }

@@ -1,12 +1,14 @@
 import type { MiddlewareHandler } from "hono";
+import type { SessionContext } from "../../services/context.ts";
 import type { AppEnv, HttpDeps } from "../env.ts";
 
 const SANE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /**
- * The outermost middleware: gives the request its id (echoed from the client when sane), a
- * logger carrying it, and the app's dependencies; then writes ONE log line per request with
- * method, route, status, duration, the caller when known and the error code when it failed.
+ * The outermost middleware: gives the request its id (echoed from the client when sane) and its
+ * service context (the request's database handle, a logger carrying the id); then writes ONE log
+ * line per request with method, route, status, duration, the caller when known and the error
+ * code when it failed.
  */
 export function requestContext(deps: HttpDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -15,18 +17,19 @@ export function requestContext(deps: HttpDeps): MiddlewareHandler<AppEnv> {
     const requestId = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     const logger = deps.logger.child({ request_id: requestId });
     c.set("requestId", requestId);
-    c.set("logger", logger);
     c.set("deps", deps);
+    c.set("ctx", { ...deps.services, db: deps.database(), logger });
     c.header("X-Request-Id", requestId);
     await next();
     const status = c.res.status;
+    const { actor } = c.var.ctx as Partial<SessionContext>;
     const line = {
       method: c.req.method,
       route: c.req.routePath,
       path: c.req.path,
       status,
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
-      ...(c.var.actor ? { username: c.var.actor.username } : {}),
+      ...(actor ? { username: actor.username } : {}),
       ...(c.var.errorCode ? { error_code: c.var.errorCode } : {}),
     };
     if (status >= 500) logger.error("request", line);

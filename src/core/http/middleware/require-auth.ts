@@ -5,7 +5,7 @@ import type { AuthEnv } from "../env.ts";
 
 /**
  * Protected routes list this in their route definition. It proves the caller from the
- * `Authorization` header (401 otherwise) and sets `actor` for the handler.
+ * `Authorization` header (401 otherwise) and puts the caller into the request's context.
  */
 export const requireAuth = requireAuthLimitedBy();
 
@@ -15,10 +15,8 @@ export const requireAuth = requireAuthLimitedBy();
  */
 export function requireAuthLimitedBy(rateLimit?: RateLimitName) {
   return createMiddleware<AuthEnv>(async (c, next) => {
-    const actor = await authenticate(c.var.deps.services, c.req.header("Authorization"), {
-      rateLimit,
-    });
-    c.set("actor", actor);
+    const actor = await authenticate(c.var.ctx, c.req.header("Authorization"), { rateLimit });
+    c.set("ctx", { ...c.var.ctx, actor });
     await next();
   });
 }

@@ -371,6 +371,6 @@ export const HealthSchema = z.object({ status: z.literal("ok") }).openapi("Healt
 export const ReadinessSchema = z
   .object({
     status: z.literal("ok"),
-    checks: z.record(z.string(), z.enum(["ok", "failing"])),
+    checks: z.record(z.string(), z.enum(["ok", "failing", "pending"])),
   })
   .openapi("Readiness");

@@ -11,18 +11,18 @@ import type * as routes from "./accounts.routes.ts";
 
 export const createAccount: AppRouteHandler<typeof routes.createAccount, AuthEnv> = async (c) => {
   const { currency } = c.req.valid("json");
-  const account = await open(c.var.deps.services, c.var.actor, { currency });
+  const account = await open(c.var.ctx, { currency });
   return c.json(accountJson(account), 201);
 };
 
 export const getAccount: AppRouteHandler<typeof routes.getAccount, AuthEnv> = async (c) => {
   const { id } = c.req.valid("param");
-  return c.json(accountJson(await get(c.var.deps.services, c.var.actor, id)), 200);
+  return c.json(accountJson(await get(c.var.ctx, id)), 200);
 };
 
 export const listAccounts: AppRouteHandler<typeof routes.listAccounts, AuthEnv> = async (c) => {
   const query = c.req.valid("query");
-  const accounts = await list(c.var.deps.services, c.var.actor, {
+  const accounts = await list(c.var.ctx, {
     owner: query.owner,
     page: { pageId: query.page_id, pageSize: query.page_size },
   });
@@ -32,7 +32,7 @@ export const listAccounts: AppRouteHandler<typeof routes.listAccounts, AuthEnv> 
 export const listEntries: AppRouteHandler<typeof routes.listEntries, AuthEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const query = c.req.valid("query");
-  const entries = await statement(c.var.deps.services, c.var.actor, {
+  const entries = await statement(c.var.ctx, {
     accountId: id,
     page: { pageId: query.page_id, pageSize: query.page_size },
   });

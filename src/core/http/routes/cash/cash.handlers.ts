@@ -7,13 +7,13 @@ import type * as routes from "./cash.routes.ts";
 export const deposit: AppRouteHandler<typeof routes.deposit, AuthEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
-  const result = await cashIn(c.var.deps.services, c.var.actor, { accountId: id, ...body });
+  const result = await cashIn(c.var.ctx, { accountId: id, ...body });
   return c.json(transferResultJson(result), 201);
 };
 
 export const withdraw: AppRouteHandler<typeof routes.withdraw, AuthEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
-  const result = await cashOut(c.var.deps.services, c.var.actor, { accountId: id, ...body });
+  const result = await cashOut(c.var.ctx, { accountId: id, ...body });
   return c.json(transferResultJson(result), 201);
 };

@@ -1,6 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
-import swaggerBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
 import { ERROR_CODES, type ErrorCode } from "../../../domain/errors.ts";
 import { escapeHtml } from "../../../lib/html.ts";
 import { createRouter } from "../../create-router.ts";
@@ -9,8 +7,9 @@ import { problems } from "../../openapi/responses.ts";
 import { titleOf } from "../../problem.ts";
 
 /**
- * GET /docs: an interactive reference (Swagger UI) whose assets the app serves itself, no CDN;
- * and GET /problems/{code}: what each problem `type` means.
+ * GET /docs: an interactive reference (Swagger UI) whose assets the app serves itself, no CDN
+ * (each runtime's entry embeds them: `HttpDeps.docsAssets`); and GET /problems/{code}: what each
+ * problem `type` means.
  */
 
 const CACHE = "public, max-age=86400";
@@ -84,13 +83,16 @@ export const docsRouter = createRouter()
     return c.html(PAGE);
   })
   .get("/docs/assets/swagger-ui-bundle.js", (c) =>
-    c.body(swaggerBundle, 200, {
+    c.body(c.var.deps.docsAssets.bundleJs, 200, {
       "Content-Type": "text/javascript; charset=utf-8",
       "Cache-Control": CACHE,
     }),
   )
   .get("/docs/assets/swagger-ui.css", (c) =>
-    c.body(swaggerCss, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": CACHE }),
+    c.body(c.var.deps.docsAssets.css, 200, {
+      "Content-Type": "text/css; charset=utf-8",
+      "Cache-Control": CACHE,
+    }),
   )
   .get("/docs/assets/init.js", (c) =>
     c.body(INIT, 200, { "Content-Type": "text/javascript; charset=utf-8" }),

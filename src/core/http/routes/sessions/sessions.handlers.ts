@@ -11,17 +11,17 @@ import type * as routes from "./sessions.routes.ts";
 
 export const login: AppRouteHandler<typeof routes.login> = async (c) => {
   const body = c.req.valid("json");
-  const result = await openSession(c.var.deps.services, body, clientInfo(c));
+  const result = await openSession(c.var.ctx, body, clientInfo(c));
   return c.json(loginJson(result), 200);
 };
 
 export const renewAccessToken: AppRouteHandler<typeof routes.renewAccessToken> = async (c) => {
   const body = c.req.valid("json");
-  const pair = await rotate(c.var.deps.services, { refreshToken: body.refresh_token });
+  const pair = await rotate(c.var.ctx, { refreshToken: body.refresh_token });
   return c.json(tokenPairJson(pair), 200);
 };
 
 export const logout: AppRouteHandler<typeof routes.logout, AuthEnv> = async (c) => {
-  await revokeSession(c.var.deps.services, c.var.actor);
+  await revokeSession(c.var.ctx);
   return c.body(null, 204);
 };

@@ -11,7 +11,7 @@ import type * as routes from "./transfers.routes.ts";
 export const createTransfer: AppRouteHandler<typeof routes.createTransfer, AuthEnv> = async (c) => {
   const body = c.req.valid("json");
   const headers = c.req.valid("header");
-  const { result, replayed } = await transfer(c.var.deps.services, c.var.actor, {
+  const { result, replayed } = await transfer(c.var.ctx, {
     fromAccountId: body.from_account_id,
     toAccountId: body.to_account_id,
     amount: body.amount,
@@ -24,12 +24,12 @@ export const createTransfer: AppRouteHandler<typeof routes.createTransfer, AuthE
 
 export const getTransfer: AppRouteHandler<typeof routes.getTransfer, AuthEnv> = async (c) => {
   const { id } = c.req.valid("param");
-  return c.json(transferJson(await get(c.var.deps.services, c.var.actor, id)), 200);
+  return c.json(transferJson(await get(c.var.ctx, id)), 200);
 };
 
 export const listTransfers: AppRouteHandler<typeof routes.listTransfers, AuthEnv> = async (c) => {
   const query = c.req.valid("query");
-  const transfers = await list(c.var.deps.services, c.var.actor, {
+  const transfers = await list(c.var.ctx, {
     accountId: query.account_id,
     page: { pageId: query.page_id, pageSize: query.page_size },
   });

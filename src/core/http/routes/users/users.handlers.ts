@@ -14,7 +14,7 @@ import type * as routes from "./users.routes.ts";
 export const createUser: AppRouteHandler<typeof routes.createUser> = async (c) => {
   const body = c.req.valid("json");
   const user = await create(
-    c.var.deps.services,
+    c.var.ctx,
     {
       username: body.username,
       password: body.password,
@@ -27,14 +27,14 @@ export const createUser: AppRouteHandler<typeof routes.createUser> = async (c) =
 };
 
 export const getMe: AppRouteHandler<typeof routes.getMe, AuthEnv> = async (c) => {
-  const user = await getUser(c.var.deps.services, c.var.actor.username);
+  const user = await getUser(c.var.ctx, c.var.ctx.actor.username);
   return c.json(userJson(user), 200);
 };
 
 export const updateUser: AppRouteHandler<typeof routes.updateUser, AuthEnv> = async (c) => {
   const { username } = c.req.valid("param");
   const body = c.req.valid("json");
-  const user = await update(c.var.deps.services, c.var.actor, username, {
+  const user = await update(c.var.ctx, username, {
     fullName: body.full_name,
     email: body.email,
     password: body.password,
@@ -44,7 +44,7 @@ export const updateUser: AppRouteHandler<typeof routes.updateUser, AuthEnv> = as
 
 export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c) => {
   const query = c.req.valid("query");
-  await verify(c.var.deps.services, { emailId: query.email_id, secretCode: query.secret_code });
+  await verify(c.var.ctx, { emailId: query.email_id, secretCode: query.secret_code });
   return c.json({ is_verified: true as const }, 200);
 };
 
@@ -52,6 +52,6 @@ export const resendVerification: AppRouteHandler<
   typeof routes.resendVerification,
   AuthEnv
 > = async (c) => {
-  const { email } = await resend(c.var.deps.services, c.var.actor);
+  const { email } = await resend(c.var.ctx);
   return c.json({ queued: true as const, email }, 202);
 };
