@@ -22,7 +22,7 @@ try {
   const jobs = await startJobQueue({ url: database.url, logger });
   const mailer = buildMailer(config, logger);
   await startWorker(
-    jobs,
+    jobs.boss,
     { db: database.handle.db, logger, mailer, appBaseUrl: config.email.appBaseUrl },
     { concurrency: config.workerConcurrency },
   );

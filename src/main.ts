@@ -28,7 +28,7 @@ try {
   if (config.workerEnabled) {
     const mailer = buildMailer(config, logger);
     await startWorker(
-      jobs,
+      jobs.boss,
       { db, logger, mailer, appBaseUrl: config.email.appBaseUrl },
       { concurrency: config.workerConcurrency },
     );

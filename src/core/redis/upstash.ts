@@ -13,12 +13,20 @@ const REQUEST_TIMEOUT_MS = 1_500;
 /** How long calls are skipped after a failure. */
 const COOL_DOWN_MS = 5_000;
 
-export function createUpstashRedis(options: { url: string; token: string }): Redis {
+export function createUpstashRedis(options: {
+  url: string;
+  token: string;
+  /**
+   * Calls issued in the same tick share one HTTP round trip (revocation check + rate limit).
+   * Off on the edge: a batch would mix concurrent requests, and a Worker must not settle one
+   * request's promises from another's I/O.
+   */
+  autoPipelining: boolean;
+}): Redis {
   return new Redis({
     url: options.url,
     token: options.token,
-    // Calls issued in the same tick share one HTTP round trip (revocation check + rate limit).
-    enableAutoPipelining: true,
+    enableAutoPipelining: options.autoPipelining,
     enableTelemetry: false,
     retry: { retries: 1, backoff: () => 50 },
     signal: () => AbortSignal.timeout(REQUEST_TIMEOUT_MS),

@@ -34,7 +34,11 @@ export function rateLimitRules(config: Config): RateLimitRules {
   };
 }
 
-export function buildSharedStores(config: Config, logger: Logger): SharedStores {
+export function buildSharedStores(
+  config: Config,
+  logger: Logger,
+  options: { redisAutoPipelining?: boolean } = {},
+): SharedStores {
   const rules = rateLimitRules(config);
   if (!config.redis) {
     logger.warn(
@@ -46,7 +50,11 @@ export function buildSharedStores(config: Config, logger: Logger): SharedStores 
       revocations: databaseRevocations,
     };
   }
-  const redis = createUpstashRedis(config.redis);
+  const redis = createUpstashRedis({
+    url: config.redis.url,
+    token: config.redis.token,
+    autoPipelining: options.redisAutoPipelining ?? true,
+  });
   const breaker = createRedisBreaker(logger);
   const prefix = config.redis.keyPrefix;
   return {

@@ -1,8 +1,14 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { SessionContext } from "../../services/context.ts";
 import type { AppEnv, HttpDeps } from "../env.ts";
 
 const SANE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** The request's id: the client's X-Request-Id when sane, else a new UUID. */
+export function requestIdOf(c: Context): string {
+  const incoming = c.req.header("X-Request-Id");
+  return incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+}
 
 /**
  * The outermost middleware: gives the request its id (echoed from the client when sane) and its
@@ -13,8 +19,7 @@ const SANE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 export function requestContext(deps: HttpDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
-    const incoming = c.req.header("X-Request-Id");
-    const requestId = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const requestId = requestIdOf(c);
     const logger = deps.logger.child({ request_id: requestId });
     c.set("requestId", requestId);
     c.set("deps", deps);
