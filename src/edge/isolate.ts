@@ -51,6 +51,7 @@ function buildBank(env: EdgeEnv): EdgeBank {
       url: databaseUrl,
       poolMax: CONNECTIONS_PER_REQUEST,
       applicationName: "simplebank-edge",
+      fetchTypes: false,
     });
   const stores = buildSharedStores(config, logger, { redisAutoPipelining: false });
   const services = buildServices(config, {

@@ -10,8 +10,11 @@ import {
   logIn,
   openAccountFor,
   type Reply,
+  type RequestApp,
   signUp,
   type TestUser,
+  targetApp,
+  targetUrl,
   testApp,
   testHttpDeps,
 } from "../support/app.ts";
@@ -38,7 +41,7 @@ interface SendOptions {
 
 /** One request to `app` (no socket); the reply parsed like `call()` does. */
 async function send(
-  app: AppType,
+  app: RequestApp,
   method: string,
   path: string,
   options: SendOptions = {},
@@ -108,7 +111,7 @@ function streamOf(bytes: number, chunk = 4096): ReadableStream<Uint8Array> {
 
 // ---- the world -------------------------------------------------------------------------------
 
-let app: AppType;
+let app: RequestApp;
 let user: TestUser;
 let account: AccountJson;
 let strangerAccount: AccountJson;
@@ -122,7 +125,7 @@ let buggyLog: Record<string, unknown>[];
 const LEAKED = "SELECT secret FROM x";
 
 beforeAll(async () => {
-  app = await testApp();
+  app = await targetApp();
   user = await signUp();
   account = await openAccountFor(user, "USD");
   await depositTo(account, 1_000);
@@ -518,23 +521,18 @@ describe("request bodies on every JSON route", () => {
   });
 
   test("over 64 KiB chunked over a real socket → 413", async () => {
-    const server = Bun.serve({ port: 0, fetch: app.fetch });
-    try {
-      const res = await fetch(`http://127.0.0.1:${server.port}/transfers`, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          Authorization: `Bearer ${user.accessToken}`,
-        },
-        body: streamOf(MAX_BODY_BYTES * 2),
-        duplex: "half",
-      } as RequestInit);
-      expect(res.status).toBe(413);
-      expect(res.headers.get("Content-Type")).toBe("application/problem+json");
-      expect(((await res.json()) as { code: string }).code).toBe("payload_too_large");
-    } finally {
-      server.stop(true);
-    }
+    const res = await fetch(`${await targetUrl()}/transfers`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Authorization: `Bearer ${user.accessToken}`,
+      },
+      body: streamOf(MAX_BODY_BYTES * 2),
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(res.headers.get("Content-Type")).toBe("application/problem+json");
+    expect(((await res.json()) as { code: string }).code).toBe("payload_too_large");
   });
 
   for (const [label, contentType] of [

@@ -1,11 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { grantRole } from "../../src/core/services/users.ts";
-import { testApp } from "../support/app.ts";
+import { targetUrl } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import { uniqueName } from "../support/fixtures.ts";
 
 /**
- * End to end over real sockets: a live Bun.serve on port 0, plain `fetch`, real concurrency.
+ * End to end over real sockets: a live server of the app under test (a Bun.serve on port 0, or
+ * the Worker in workerd with TEST_TARGET=edge), plain `fetch`, real concurrency.
  * Two customers fire hundreds of transfers at each other at once, some for more than they
  * have; afterwards every number the API reports must add up (contract, "The books always
  * balance").
@@ -13,17 +14,10 @@ import { uniqueName } from "../support/fixtures.ts";
 
 const TRANSFERS = 240;
 
-let server: ReturnType<typeof Bun.serve>;
 let base: string;
 
 beforeAll(async () => {
-  const app = await testApp();
-  server = Bun.serve({ port: 0, fetch: app.fetch });
-  base = `http://127.0.0.1:${server.port}`;
-});
-
-afterAll(() => {
-  server.stop(true);
+  base = await targetUrl();
 });
 
 interface Http {
@@ -251,5 +245,5 @@ describe("end to end over HTTP", () => {
     const treasuryChange = (await treasuryOf()).balance - treasuryBefore;
     expect(treasuryChange).toBe(-funded);
     expect((balances[0] ?? Number.NaN) + (balances[1] ?? Number.NaN) + treasuryChange).toBe(0);
-  });
+  }, 60_000);
 });

@@ -17,6 +17,7 @@ import {
   logIn,
   signUp,
   type TestUser,
+  testApp,
   testHttpDeps,
 } from "../support/app.ts";
 import { TEST_CONFIG, type TestContext, testContext, testDatabase } from "../support/database.ts";
@@ -177,13 +178,19 @@ describe("POST /users/login", () => {
     expectProblem(await login("bank", "!"), 400, "validation_failed");
   });
 
-  test("the session records the User-Agent and the client IP (no socket: 'unknown')", async () => {
+  test("the session records the User-Agent and the client IP (in process, no socket: 'unknown')", async () => {
     const user = await signUp();
-    const res = await login(user.username, user.password, { "User-Agent": "bank-tests/1.0 (ua)" });
+    const app = await testApp();
+    const inProcess = (headers: Record<string, string> = {}) =>
+      callOn<LoginJson>(app, "POST", "/users/login", {
+        body: { username: user.username, password: user.password },
+        headers,
+      });
+    const res = await inProcess({ "User-Agent": "bank-tests/1.0 (ua)" });
     const row = await sessionRow(res.body.session_id);
     expect(row.userAgent).toBe("bank-tests/1.0 (ua)");
     expect(row.clientIp).toBe("unknown");
-    const noAgent = await login(user.username, user.password);
+    const noAgent = await inProcess();
     expect((await sessionRow(noAgent.body.session_id)).userAgent).toBe("");
   });
 

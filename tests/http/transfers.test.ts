@@ -9,7 +9,7 @@ import {
   openAccountFor,
   signUp,
   type TestUser,
-  testApp,
+  targetApp,
 } from "../support/app.ts";
 import {
   accountAsSeenBy,
@@ -426,7 +426,7 @@ describe("POST /transfers: bad input is 400 (never 5xx)", () => {
   });
 
   test("no content type with a body: 415", async () => {
-    const res = await (await testApp()).request("/transfers", {
+    const res = await (await targetApp()).request("/transfers", {
       method: "POST",
       headers: { Authorization: `Bearer ${sender.user.accessToken}` },
       body: JSON.stringify(valid),

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, expectTypeOf, test } from "bun:test";
+import { beforeAll, describe, expect, expectTypeOf, test } from "bun:test";
 import { hc } from "hono/client";
 import type { ErrorCode } from "../../src/core/domain/errors.ts";
 import type { AppType } from "../../src/core/http/app.ts";
 import { grantRole } from "../../src/core/services/users.ts";
-import { testApp } from "../support/app.ts";
+import { targetUrl } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import { uniqueName } from "../support/fixtures.ts";
 
@@ -16,17 +16,10 @@ import { uniqueName } from "../support/fixtures.ts";
 
 type Client = ReturnType<typeof hc<AppType>>;
 
-let server: ReturnType<typeof Bun.serve>;
 let client: Client;
 
 beforeAll(async () => {
-  const app = await testApp();
-  server = Bun.serve({ port: 0, fetch: app.fetch });
-  client = hc<AppType>(`http://127.0.0.1:${server.port}`);
-});
-
-afterAll(() => {
-  server.stop(true);
+  client = hc<AppType>(await targetUrl());
 });
 
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });

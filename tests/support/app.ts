@@ -5,6 +5,7 @@ import type { HttpDeps } from "../../src/core/http/env.ts";
 import { silentLogger } from "../../src/core/lib/logger.ts";
 import { grantRole } from "../../src/core/services/users.ts";
 import { type TestContext, testDatabase } from "./database.ts";
+import { startEdge } from "./edge.ts";
 import { uniqueName } from "./fixtures.ts";
 
 /**
@@ -33,10 +34,53 @@ export function httpDepsFor(ctx: TestContext, overrides: Partial<HttpDeps> = {})
 
 let shared: Promise<AppType> | undefined;
 
-/** One app for the whole run (tests that need other settings build their own). */
+/** One in-process app for the whole run (tests that need other settings build their own). */
 export function testApp(): Promise<AppType> {
   shared ??= testHttpDeps().then(createApp);
   return shared;
+}
+
+/**
+ * Which runtime `call()`, `targetApp()` and `targetUrl()` reach: the Bun app in this process
+ * (default), or with TEST_TARGET=edge the Worker's bundle in workerd. The HTTP suites run
+ * against both, so the two runtimes cannot drift apart; a test that builds an app with other
+ * settings stays in process either way.
+ */
+export const TEST_TARGET: "bun" | "edge" = process.env.TEST_TARGET === "edge" ? "edge" : "bun";
+
+let target: Promise<{ app: RequestApp; url: () => Promise<string> }> | undefined;
+
+function testTarget() {
+  target ??= (async () => {
+    if (TEST_TARGET === "edge") {
+      const worker = await startEdge();
+      const url = worker.url;
+      // A new connection per request: workerd closes a connection whose request body a
+      // response did not read (401 before the body), and Bun's fetch would reuse it.
+      const app: RequestApp = {
+        request: (path, init) => fetch(new URL(path, url), { ...init, keepalive: false }),
+      };
+      return { app, url: async () => url };
+    }
+    const app = await testApp();
+    let server: ReturnType<typeof Bun.serve> | undefined;
+    const url = async () => {
+      server ??= Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
+      return `http://127.0.0.1:${server.port}`;
+    };
+    return { app, url };
+  })();
+  return target;
+}
+
+/** The app under test as `app.request()` takes requests (no socket for the Bun app). */
+export async function targetApp(): Promise<RequestApp> {
+  return (await testTarget()).app;
+}
+
+/** A live server of the app under test (a Bun.serve of the shared app, or the Worker). */
+export async function targetUrl(): Promise<string> {
+  return (await testTarget()).url();
 }
 
 export interface Reply<T = unknown> {
@@ -85,13 +129,13 @@ export async function callOn<T = Record<string, unknown>>(
   return { status: res.status, headers: res.headers, body };
 }
 
-/** One request to the run's shared app. */
+/** One request to the app under test (see TEST_TARGET). */
 export async function call<T = Record<string, unknown>>(
   method: string,
   path: string,
   options: CallOptions = {},
 ): Promise<Reply<T>> {
-  return callOn<T>(await testApp(), method, path, options);
+  return callOn<T>(await targetApp(), method, path, options);
 }
 
 export interface TestUser {

@@ -19,11 +19,17 @@ export interface OpenDatabaseOptions {
   poolMax: number;
   /** Shown in pg_stat_activity. */
   applicationName?: string;
+  /**
+   * Whether each new connection first asks the server for its array types (postgres.js's
+   * `fetch_types`, default on). A Worker's connections live for one request: off there.
+   */
+  fetchTypes?: boolean;
 }
 
 export function openDatabase(options: OpenDatabaseOptions): DatabaseHandle {
   const sql = postgres(options.url, {
     max: options.poolMax,
+    fetch_types: options.fetchTypes ?? true,
     onnotice: () => {},
     // While the database is unreachable, fail fast (503) and retry connecting often, so the
     // service is back within seconds of the database (postgres.js waits up to 20 s by default).
