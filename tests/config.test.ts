@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
 import {
+  CONFIG_VARIABLES,
   type Config,
   ConfigError,
   DEVELOPMENT_TOKEN_KEY,
@@ -35,6 +36,7 @@ const VARIABLES = [
   "APP_BASE_URL",
   "UPSTASH_REDIS_REST_URL",
   "UPSTASH_REDIS_REST_TOKEN",
+  "REDIS_KEY_PREFIX",
   "RATE_LIMIT_ENABLED",
   "RATE_LIMIT_LOGIN_USERNAME",
   "RATE_LIMIT_LOGIN_IP",
@@ -127,6 +129,16 @@ describe("loadConfig defaults", () => {
 
   test("unrelated variables are ignored", () => {
     expect(loadConfig({ HOME: "/root", SHELL: "/bin/sh" })).toEqual(DEFAULTS);
+  });
+
+  test("every variable is documented: this list, .env.example and the README's table", async () => {
+    expect([...CONFIG_VARIABLES].sort()).toEqual([...VARIABLES].sort());
+    const example = await Bun.file(path.join(PROJECT_ROOT, ".env.example")).text();
+    const readme = await Bun.file(path.join(PROJECT_ROOT, "README.md")).text();
+    for (const variable of CONFIG_VARIABLES) {
+      expect(example).toMatch(new RegExp(`^${variable}=`, "m"));
+      expect(readme).toMatch(new RegExp(`^\\| \`${variable}\` +\\|`, "m"));
+    }
   });
 });
 
@@ -235,6 +247,19 @@ describe("loadConfig: jobs, email, Redis, rate limits, shutdown", () => {
         UPSTASH_REDIS_REST_TOKEN: "t",
       }),
     ).toEqual(["UPSTASH_REDIS_REST_URL"]);
+  });
+
+  test("REDIS_KEY_PREFIX names the deployment's keys: printable, no spaces, at most 64", () => {
+    const redis = {
+      UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079",
+      UPSTASH_REDIS_REST_TOKEN: "t",
+    };
+    expect(loadConfig({ ...redis, REDIS_KEY_PREFIX: "bank-eu:" }).redis?.keyPrefix).toBe(
+      "bank-eu:",
+    );
+    for (const bad of ["has space:", "x".repeat(65), "é:"]) {
+      expect(badVariables({ ...redis, REDIS_KEY_PREFIX: bad })).toEqual(["REDIS_KEY_PREFIX"]);
+    }
   });
 
   test("production requires a real mailer and Redis", () => {

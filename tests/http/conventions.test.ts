@@ -15,7 +15,6 @@ import {
   type TestUser,
   targetApp,
   targetUrl,
-  testApp,
   testHttpDeps,
 } from "../support/app.ts";
 import { TEST_CONFIG, testContext, testDatabase } from "../support/database.ts";

@@ -1,6 +1,6 @@
 import { type Bundle, buildBundle } from "../../tools/edge/bundle.ts";
+import { type ConnectionGate, startConnectionGate } from "../../tools/edge/connection-gate.ts";
 import { type LocalWorker, startLocalWorker } from "../../tools/edge/workerd.ts";
-import { type ConnectionGate, startConnectionGate } from "./connection-gate.ts";
 import { TEST_ENV, testDatabase } from "./database.ts";
 import type { EmailCapture } from "./email-capture.ts";
 import { freePort } from "./process.ts";
