@@ -35,35 +35,29 @@ export async function runDueJobs(parts: {
   mailer: Mailer;
   appBaseUrl: string;
   concurrency: number;
-  budgetMs?: number;
 }): Promise<{ drained: boolean }> {
   const { database, logger } = parts;
   const started = Date.now();
-  const deadline = started + (parts.budgetMs ?? CRON_BUDGET_MS);
+  const deadline = started + CRON_BUDGET_MS;
   const boss = await attachJobQueue(fromDrizzle(database.db, sql), logger);
-  let drained = false;
-  let batches = 0;
+  const activity = await startWorker(
+    boss,
+    { db: database.db, logger, mailer: parts.mailer, appBaseUrl: parts.appBaseUrl },
+    { concurrency: parts.concurrency, pollingIntervalSeconds: POLLING_INTERVAL_SECONDS },
+  );
   try {
-    const activity = await startWorker(
-      boss,
-      { db: database.db, logger, mailer: parts.mailer, appBaseUrl: parts.appBaseUrl },
-      { concurrency: parts.concurrency, pollingIntervalSeconds: POLLING_INTERVAL_SECONDS },
-    );
-    for (;;) {
-      drained = quiet(activity, started);
-      if (drained || Date.now() >= deadline) break;
-      await sleep(100);
-    }
-    batches = activity.batches;
+    while (!quiet(activity, started) && Date.now() < deadline) await sleep(100);
   } finally {
+    // Lets the jobs still running finish within the budget; the client stays the invocation's.
     await boss.stop({
       graceful: true,
       close: false,
       timeout: Math.max(1_000, deadline - Date.now()),
     });
   }
-  const summary = { batches, drained, duration_ms: Date.now() - started };
-  if (batches > 0 || !drained) logger.info("cron: due jobs run", summary);
+  const drained = quiet(activity, started);
+  const summary = { batches: activity.batches, drained, duration_ms: Date.now() - started };
+  if (activity.batches > 0 || !drained) logger.info("cron: due jobs run", summary);
   else logger.debug("cron: no job was due", summary);
   return { drained };
 }

@@ -132,7 +132,7 @@ async function moveCash(
       .from(users)
       .where(eq(users.username, actor.username))
       .for("share");
-    assertBanker({ username: actor.username, role: caller?.role as Actor["role"] }, action);
+    assertBanker({ role: caller?.role }, action);
     const bankId = await treasuryId(tx, input.currency);
     const locked = await lockAccounts(tx, [bankId, input.accountId]);
     const account = checkCashAccount(locked.get(input.accountId), input.currency);
