@@ -1,7 +1,5 @@
-import { sql } from "drizzle-orm";
-import { fromDrizzle } from "pg-boss";
 import type { DatabaseHandle } from "../core/db/client.ts";
-import { attachJobQueue } from "../core/jobs/boss.ts";
+import { attachJobQueue, jobDatabase } from "../core/jobs/boss.ts";
 import { startWorker, type WorkerActivity } from "../core/jobs/worker.ts";
 import type { Logger } from "../core/lib/logger.ts";
 import { sleep } from "../core/lib/sleep.ts";
@@ -39,7 +37,7 @@ export async function runDueJobs(parts: {
   const { database, logger } = parts;
   const started = Date.now();
   const deadline = started + CRON_BUDGET_MS;
-  const boss = await attachJobQueue(fromDrizzle(database.db, sql), logger);
+  const boss = await attachJobQueue(jobDatabase(database.db), logger);
   const activity = await startWorker(
     boss,
     { db: database.db, logger, mailer: parts.mailer, appBaseUrl: parts.appBaseUrl },

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { type Db, fromDrizzle, PgBoss } from "pg-boss";
-import type { Transaction } from "../db/client.ts";
+import type { Database, Transaction } from "../db/client.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { JobQueue } from "../services/jobs.ts";
 
@@ -79,9 +79,32 @@ export async function startJobQueue(options: {
 export function createJobQueue(boss: PgBoss): JobQueue {
   return {
     async enqueueVerifyEmail(tx: Transaction, job: { username: string }) {
-      await boss.send(QUEUES.sendVerifyEmail, job, { db: fromDrizzle(tx, sql) });
+      await boss.send(QUEUES.sendVerifyEmail, job, { db: jobDatabase(tx) });
     },
   };
+}
+
+/**
+ * pg-boss's database interface over our drizzle handle (a transaction, or a postgres.js
+ * client). pg-boss is written for node-postgres, which sends a plain object parameter as JSON
+ * text; postgres.js refuses one (pg-boss's `fail()` passes the error that way), so such
+ * parameters are turned into JSON here. Arrays, dates and bytes pass as they are.
+ */
+export function jobDatabase(db: Database | Transaction): Db {
+  const drizzleDb = fromDrizzle(db, sql);
+  return {
+    executeSql: (text, values) => drizzleDb.executeSql(text, values?.map(asPgParameter)),
+  };
+}
+
+function asPgParameter(value: unknown): unknown {
+  const plainObject =
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    !(value instanceof Uint8Array);
+  return plainObject ? JSON.stringify(value) : value;
 }
 
 /**
@@ -118,7 +141,7 @@ export function detachJobQueue(boss: PgBoss): Promise<void> {
 export function createAttachedJobQueue(logger: Logger): JobQueue {
   return {
     async enqueueVerifyEmail(tx: Transaction, job: { username: string }) {
-      const db = fromDrizzle(tx, sql);
+      const db = jobDatabase(tx);
       const boss = await attachJobQueue(db, logger);
       try {
         await boss.send(QUEUES.sendVerifyEmail, job, { db });
