@@ -22,6 +22,7 @@ import {
 } from "../support/app.ts";
 import { TEST_CONFIG, type TestContext, testContext, testDatabase } from "../support/database.ts";
 import { uniqueName } from "../support/fixtures.ts";
+import { captureLogger } from "../support/instances.ts";
 
 /**
  * Contract, "Users and sessions" and "Tokens": logins, rotating refresh tokens with theft
@@ -283,6 +284,21 @@ describe("POST /users/login", () => {
 // ---- POST /tokens/renew_access ----------------------------------------------------------
 
 describe("POST /tokens/renew_access", () => {
+  test("the service's log line about a refused token carries the request's id", async () => {
+    const { logger, records } = captureLogger();
+    const app = createApp(await testHttpDeps({ logger }));
+    const user = await signUp();
+    const renewOn = (refreshToken: string) =>
+      callOn(app, "POST", "/tokens/renew_access", { body: { refresh_token: refreshToken } });
+    expect((await renewOn(user.refreshToken)).status).toBe(200);
+    const reuse = await renewOn(user.refreshToken);
+    expectProblem(reuse, 401, "unauthenticated");
+    const refused = records.find(
+      (line) => line.msg === "refresh token refused" && line.sessionId === user.sessionId,
+    );
+    expect(refused?.request_id).toBe(reuse.headers.get("X-Request-Id") ?? "missing");
+  });
+
   test("200: a NEW access token and a NEW refresh token, both working", async () => {
     const user = await signUp();
     const res = await renew(user.refreshToken);
