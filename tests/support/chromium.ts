@@ -1,3 +1,4 @@
+import { expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -24,6 +25,19 @@ export function findChromium(): string | undefined {
     if (found) return found;
   }
   return undefined;
+}
+
+/**
+ * `test`, or `test.skip` with a name saying why (and one line on stderr) when there is no
+ * Chromium; `label` names the file in that line.
+ */
+export function browserTests(label: string) {
+  const chromium = findChromium();
+  if (!chromium) process.stderr.write(`[${label}] SKIPPING the browser tests: ${INSTALL_HINT}\n`);
+  return {
+    browserTest: chromium ? test : test.skip,
+    browserName: (name: string) => (chromium ? name : `${name} (skipped: ${INSTALL_HINT})`),
+  };
 }
 
 /** A host name that is not loopback, mapped to 127.0.0.1 for Chromium only. */
@@ -191,4 +205,21 @@ export function countColours<Name extends string>(
     }
   }
   return { counts, sampled };
+}
+
+/**
+ * A screenshot of /docs shows Swagger UI rendered: its GET (blue) and POST (green) method badges
+ * and dark title text, which a blank or unstyled page has none of, and not mostly white.
+ */
+export function expectSwaggerUiRendered(png: Png): void {
+  const { counts, sampled } = countColours(png, {
+    get: [0x61, 0xaf, 0xfe],
+    post: [0x49, 0xcc, 0x90],
+    dark: [0x3b, 0x41, 0x51],
+    white: [255, 255, 255],
+  });
+  expect(counts.get).toBeGreaterThan(1_000);
+  expect(counts.post).toBeGreaterThan(1_000);
+  expect(counts.dark).toBeGreaterThan(1_000);
+  expect(counts.white / sampled).toBeLessThan(0.95);
 }
