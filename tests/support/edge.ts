@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { type Bundle, buildBundle } from "../../tools/edge/bundle.ts";
 import { type ConnectionGate, startConnectionGate } from "../../tools/edge/connection-gate.ts";
 import { type LocalWorker, startLocalWorker } from "../../tools/edge/workerd.ts";
@@ -24,8 +27,9 @@ const GATE_CONNECTIONS = 30;
 let bundle: Promise<Bundle> | undefined;
 let gate: Promise<ConnectionGate> | undefined;
 
+/** Built into a folder of the run's own, so a `bun run edge` next to it is left alone. */
 export function edgeBundle(): Promise<Bundle> {
-  bundle ??= buildBundle();
+  bundle ??= mkdtemp(path.join(tmpdir(), "simplebank-edge-")).then((dir) => buildBundle(dir));
   return bundle;
 }
 
@@ -47,6 +51,13 @@ export interface EdgeOptions {
 }
 
 const running = new Set<LocalWorker>();
+
+/** Removes the run's bundle folder (the run's teardown). */
+export async function removeEdgeBundle(): Promise<void> {
+  if (!bundle) return;
+  const { dir } = await bundle;
+  await rm(dir, { recursive: true, force: true });
+}
 
 /** Stops every instance still running (a test file's afterAll). */
 export async function stopEdges(): Promise<void> {

@@ -1,7 +1,7 @@
 import { afterAll } from "bun:test";
 import { TEST_TARGET, targetApp } from "./app.ts";
 import { testDatabase } from "./database.ts";
-import { stopEdges } from "./edge.ts";
+import { removeEdgeBundle, stopEdges } from "./edge.ts";
 
 // One database for the whole run (see database.ts); say which, so a run's output tells.
 const database = await testDatabase();
@@ -18,5 +18,6 @@ if (TEST_TARGET === "edge") {
 // other processes keep the server's disk busy (the default hook timeout is 5 s).
 afterAll(async () => {
   await stopEdges();
+  await removeEdgeBundle().catch(() => {});
   await database.teardown();
 }, 60_000);

@@ -41,38 +41,36 @@ const ENTRY = "edge.js";
 /** The Text rule of wrangler.toml: these files are bundled as text, not code. */
 const TEXT_MODULE = /(swagger-ui-bundle\.js|swagger-ui\.css)$/;
 
-export async function buildBundle(): Promise<Bundle> {
-  await rm(BUNDLE_DIR, { recursive: true, force: true });
-  const build = Bun.spawnSync(
-    ["bun", "--bun", WRANGLER, "deploy", "--dry-run", "--outdir", BUNDLE_DIR],
-    {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...OFFLINE_WRANGLER_ENV },
-      stdout: "pipe",
-      stderr: "pipe",
-    },
-  );
+/** Builds the bundle into `dir` (emptied first; default dist/edge). */
+export async function buildBundle(dir = BUNDLE_DIR): Promise<Bundle> {
+  await rm(dir, { recursive: true, force: true });
+  const build = Bun.spawnSync(["bun", "--bun", WRANGLER, "deploy", "--dry-run", "--outdir", dir], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...OFFLINE_WRANGLER_ENV },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   if (build.exitCode !== 0) {
     throw new Error(
       `wrangler could not bundle the Worker:\n${build.stdout.toString()}${build.stderr.toString()}`,
     );
   }
-  return readBundle();
+  return readBundle(dir);
 }
 
-/** The bundle already in dist/edge. */
-export async function readBundle(): Promise<Bundle> {
-  const files = (await readdir(BUNDLE_DIR)).filter((name) => /\.(js|mjs|css)$/.test(name));
+/** The bundle already in `dir` (default dist/edge). */
+export async function readBundle(dir = BUNDLE_DIR): Promise<Bundle> {
+  const files = (await readdir(dir)).filter((name) => /\.(js|mjs|css)$/.test(name));
   const modules: BundleModule[] = [];
   for (const name of files) {
-    const contents = await Bun.file(path.join(BUNDLE_DIR, name)).text();
+    const contents = await Bun.file(path.join(dir, name)).text();
     modules.push({ path: name, type: TEXT_MODULE.test(name) ? "Text" : "ESModule", contents });
   }
   modules.sort((a, b) => Number(b.path === ENTRY) - Number(a.path === ENTRY));
-  if (modules[0]?.path !== ENTRY) throw new Error(`no ${ENTRY} in ${BUNDLE_DIR}`);
+  if (modules[0]?.path !== ENTRY) throw new Error(`no ${ENTRY} in ${dir}`);
   const bytes = modules.reduce((sum, m) => sum + Buffer.byteLength(m.contents), 0);
   const gzipBytes = modules.reduce((sum, m) => sum + gzipSync(m.contents).byteLength, 0);
-  return { dir: BUNDLE_DIR, modules, bytes, gzipBytes };
+  return { dir, modules, bytes, gzipBytes };
 }
 
 export const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
