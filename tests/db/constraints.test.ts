@@ -6,11 +6,10 @@ import {
   accounts,
   entries,
   idempotencyKeys,
-  MAX_AMOUNT,
-  MAX_BALANCE,
   transfers,
   users,
 } from "../../src/core/db/schema.ts";
+import { MAX_AMOUNT, MAX_BALANCE } from "../../src/core/domain/money.ts";
 import type { Actor } from "../../src/core/domain/types.ts";
 import type { TestContext } from "../support/database.ts";
 import { testDatabase } from "../support/database.ts";

@@ -14,6 +14,7 @@ import {
   uuid,
   varchar,
 } from "drizzle-orm/pg-core";
+import { MAX_AMOUNT, MAX_BALANCE } from "../domain/money.ts";
 import { timestamptz } from "./timestamp.ts";
 
 /**
@@ -23,11 +24,6 @@ import { timestamptz } from "./timestamp.ts";
  * Money columns are `bigint` in Postgres. In TypeScript they are `number`, which is exact
  * because CHECK constraints bound every amount to 1e12 and every balance to ±(2^53 − 1).
  */
-
-/** Largest balance magnitude a row may hold: Number.MAX_SAFE_INTEGER, so `number` stays exact. */
-export const MAX_BALANCE = 9_007_199_254_740_991;
-/** Largest amount of one transfer (contract: 1 .. 1_000_000_000_000). */
-export const MAX_AMOUNT = 1_000_000_000_000;
 
 const createdAt = () => timestamptz("created_at").notNull().default(sql`now()`);
 

@@ -1,35 +1,28 @@
-import { MAX_AMOUNT } from "../db/schema.ts";
-import type { FieldViolation } from "./errors.ts";
+import { z } from "zod";
+import { expected } from "./messages.ts";
+
+/**
+ * The money rules of the contract ("Conventions"), once, for every transport and the
+ * database's CHECK constraints: currencies, amounts in integer minor units, and how large a
+ * balance may grow while `number` stays exact.
+ */
 
 export const CURRENCIES = ["USD", "EUR", "CAD"] as const;
 export type Currency = (typeof CURRENCIES)[number];
 
-export { MAX_AMOUNT };
+/** Largest amount of one transfer (contract: 1 .. 1_000_000_000_000 minor units). */
+export const MAX_AMOUNT = 1_000_000_000_000;
+/** Largest balance magnitude an account may hold: Number.MAX_SAFE_INTEGER, so `number` is exact. */
+export const MAX_BALANCE = 9_007_199_254_740_991;
 
-export function isCurrency(value: unknown): value is Currency {
-  return typeof value === "string" && (CURRENCIES as readonly string[]).includes(value);
-}
+const amountRange = `must be an integer between 1 and ${MAX_AMOUNT}`;
 
-/** Integer minor units in 1 .. 1_000_000_000_000. */
-export function isValidAmount(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= MAX_AMOUNT;
-}
+export const amountRule = z
+  .number({ error: expected("an integer") })
+  .int({ error: amountRange })
+  .min(1, { error: amountRange })
+  .max(MAX_AMOUNT, { error: amountRange });
 
-/** Positive bigserial id that fits a JS number exactly. */
-export function isValidId(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) >= 1;
-}
-
-export function checkAmount(field: string, value: unknown): FieldViolation[] {
-  return isValidAmount(value)
-    ? []
-    : [{ field, message: `must be an integer between 1 and ${MAX_AMOUNT}` }];
-}
-
-export function checkCurrency(field: string, value: unknown): FieldViolation[] {
-  return isCurrency(value) ? [] : [{ field, message: `must be one of ${CURRENCIES.join(", ")}` }];
-}
-
-export function checkId(field: string, value: unknown): FieldViolation[] {
-  return isValidId(value) ? [] : [{ field, message: "must be a positive integer" }];
-}
+export const currencyRule = z.enum(CURRENCIES, {
+  error: expected(`one of ${CURRENCIES.join(", ")}`),
+});

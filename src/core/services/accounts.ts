@@ -1,21 +1,22 @@
 import { and, asc, eq } from "drizzle-orm";
 import { isConstraintViolation } from "../db/errors.ts";
 import { accounts, entries } from "../db/schema.ts";
-import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.ts";
-import { type Currency, checkCurrency, checkId } from "../domain/money.ts";
+import { ConflictError, NotFoundError } from "../domain/errors.ts";
+import { idRule } from "../domain/ids.ts";
+import { type Currency, currencyRule } from "../domain/money.ts";
 import type { Account, Entry, Page } from "../domain/types.ts";
 import type { ActorContext } from "./context.ts";
 import { toAccount } from "./ledger.ts";
 import { pageWindow } from "./pagination.ts";
 import { assertCanListAccountsOf, assertCanViewAccount } from "./policy.ts";
+import { assertValid } from "./validation.ts";
 
 /** Opens the caller's account in `currency` with balance 0 (one per owner and currency). */
 export async function createAccount(
   ctx: ActorContext,
   input: { currency: Currency },
 ): Promise<Account> {
-  const violations = checkCurrency("currency", input.currency);
-  if (violations.length > 0) throw new ValidationError(violations);
+  assertValid([["currency", currencyRule, input.currency]]);
   try {
     const [row] = await ctx.db
       .insert(accounts)
@@ -36,8 +37,7 @@ export async function createAccount(
 
 /** 404 if missing, 403 unless the caller owns it or is a banker. */
 export async function getAccount(ctx: ActorContext, id: number): Promise<Account> {
-  const violations = checkId("id", id);
-  if (violations.length > 0) throw new ValidationError(violations);
+  assertValid([["id", idRule, id]]);
   const [row] = await ctx.db.select().from(accounts).where(eq(accounts.id, id));
   if (!row) throw new NotFoundError("account");
   const account = toAccount(row);

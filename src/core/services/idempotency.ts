@@ -2,8 +2,10 @@ import { createHash } from "node:crypto";
 import { and, eq, lt, sql } from "drizzle-orm";
 import type { Transaction } from "../db/client.ts";
 import { idempotencyKeys } from "../db/schema.ts";
-import { BusinessRuleError, ConflictError, ValidationError } from "../domain/errors.ts";
+import { BusinessRuleError, ConflictError } from "../domain/errors.ts";
+import { idempotencyKeyRule } from "../domain/idempotency.ts";
 import type { ServiceContext } from "./context.ts";
+import { assertValid } from "./validation.ts";
 
 /**
  * Idempotency keys (IETF draft "The Idempotency-Key HTTP Header Field"), kept in Postgres and
@@ -17,16 +19,6 @@ import type { ServiceContext } from "./context.ts";
 
 /** How long keys are honoured at least; `pruneIdempotencyKeys` removes older ones. */
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
-
-const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
-
-export function checkIdempotencyKey(key: string): void {
-  if (!KEY_PATTERN.test(key)) {
-    throw new ValidationError([
-      { field: "Idempotency-Key", message: "must be 1 to 255 printable ASCII characters" },
-    ]);
-  }
-}
 
 export interface IdempotentCall<T> {
   owner: string;
@@ -43,7 +35,7 @@ export async function withIdempotencyKey<T>(
   call: IdempotentCall<T>,
   run: () => Promise<T>,
 ): Promise<{ value: T; replayed: boolean }> {
-  checkIdempotencyKey(call.key);
+  assertValid([["Idempotency-Key", idempotencyKeyRule, call.key]]);
   const fingerprint = createHash("sha256")
     .update(JSON.stringify([call.operation, canonical(call.request)]))
     .digest("hex");

@@ -1,8 +1,8 @@
 import { eq, sql } from "drizzle-orm";
 import type { Transaction } from "../db/client.ts";
-import { accounts, entries, MAX_BALANCE, transfers } from "../db/schema.ts";
+import { accounts, entries, transfers } from "../db/schema.ts";
 import { BusinessRuleError } from "../domain/errors.ts";
-import type { Currency } from "../domain/money.ts";
+import { type Currency, MAX_BALANCE } from "../domain/money.ts";
 import type { Account, AccountKind, Entry, Transfer } from "../domain/types.ts";
 
 /**

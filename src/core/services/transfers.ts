@@ -1,13 +1,9 @@
 import { asc, eq, inArray, or } from "drizzle-orm";
 import type { Transaction } from "../db/client.ts";
 import { accounts, transfers, users } from "../db/schema.ts";
-import {
-  BusinessRuleError,
-  ForbiddenError,
-  NotFoundError,
-  ValidationError,
-} from "../domain/errors.ts";
-import { type Currency, checkAmount, checkCurrency, checkId } from "../domain/money.ts";
+import { BusinessRuleError, ForbiddenError, NotFoundError } from "../domain/errors.ts";
+import { idRule } from "../domain/ids.ts";
+import { amountRule, type Currency, currencyRule } from "../domain/money.ts";
 import type {
   Account,
   AccountView,
@@ -22,6 +18,7 @@ import { withIdempotencyKey } from "./idempotency.ts";
 import { lockAccounts, type Posting, postTransfer, treasuryId } from "./ledger.ts";
 import { pageWindow } from "./pagination.ts";
 import { assertBanker, assertCanMoveMoneyFrom, canViewAccount, canViewTransfer } from "./policy.ts";
+import { assertValid } from "./validation.ts";
 
 export interface TransferInput {
   fromAccountId: number;
@@ -44,13 +41,12 @@ export async function transfer(
   input: TransferInput,
 ): Promise<{ result: TransferResult; replayed: boolean }> {
   const { actor } = ctx;
-  const violations = [
-    ...checkId("from_account_id", input.fromAccountId),
-    ...checkId("to_account_id", input.toAccountId),
-    ...checkAmount("amount", input.amount),
-    ...checkCurrency("currency", input.currency),
-  ];
-  if (violations.length > 0) throw new ValidationError(violations);
+  assertValid([
+    ["from_account_id", idRule, input.fromAccountId],
+    ["to_account_id", idRule, input.toAccountId],
+    ["amount", amountRule, input.amount],
+    ["currency", currencyRule, input.currency],
+  ]);
 
   const execute = async (tx: Transaction) => {
     const locked = await lockAccounts(tx, [input.fromAccountId, input.toAccountId]);
@@ -148,8 +144,7 @@ async function moveCash(
 
 /** 404 if missing; 403 unless the caller owns either side or is a banker. */
 export async function getTransfer(ctx: ActorContext, id: number): Promise<Transfer> {
-  const violations = checkId("id", id);
-  if (violations.length > 0) throw new ValidationError(violations);
+  assertValid([["id", idRule, id]]);
   const [row] = await ctx.db.select().from(transfers).where(eq(transfers.id, id));
   if (!row) throw new NotFoundError("transfer");
   const sides = await ctx.db
@@ -170,8 +165,7 @@ export async function listTransfers(
   input: { accountId: number; page?: Page },
 ): Promise<Transfer[]> {
   const { limit, offset } = pageWindow(input.page);
-  const violations = checkId("account_id", input.accountId);
-  if (violations.length > 0) throw new ValidationError(violations);
+  assertValid([["account_id", idRule, input.accountId]]);
   await getAccount(ctx, input.accountId);
   return ctx.db
     .select()
@@ -185,14 +179,11 @@ export async function listTransfers(
 }
 
 function validateCash(input: CashInput): void {
-  const violations = [
-    ...checkAmount("amount", input.amount),
-    ...checkCurrency("currency", input.currency),
-  ];
-  if (violations.length > 0) throw new ValidationError(violations);
-  if (checkId("id", input.accountId).length > 0) {
-    throw new ValidationError(checkId("id", input.accountId));
-  }
+  assertValid([
+    ["amount", amountRule, input.amount],
+    ["currency", currencyRule, input.currency],
+  ]);
+  assertValid([["id", idRule, input.accountId]]);
 }
 
 function checkCashAccount(account: Account | undefined, currency: Currency): Account {

@@ -11,7 +11,7 @@ import {
   NotFoundError,
   ValidationError,
 } from "../domain/errors.ts";
-import { checkId } from "../domain/money.ts";
+import { idRule } from "../domain/ids.ts";
 import { type ClientInfo, ROLES, type Role, type User } from "../domain/types.ts";
 import {
   emailRule,
@@ -215,9 +215,10 @@ export async function verifyEmail(
   ctx: Pick<ServiceContext, "db" | "logger">,
   input: { emailId: number; secretCode: string },
 ): Promise<{ isVerified: true }> {
-  const violations = checkId("email_id", input.emailId);
-  if (violations.length > 0) throw new ValidationError(violations);
-  assertValid([["secret_code", secretCodeRule, input.secretCode]]);
+  assertValid([
+    ["email_id", idRule, input.emailId],
+    ["secret_code", secretCodeRule, input.secretCode],
+  ]);
   const failed = () =>
     new BusinessRuleError(
       "verification_failed",

@@ -1,7 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { ERROR_CODES } from "../../domain/errors.ts";
+import { idempotencyKeyRule } from "../../domain/idempotency.ts";
+import { idRule, MAX_ID } from "../../domain/ids.ts";
 import { expected } from "../../domain/messages.ts";
-import { CURRENCIES, MAX_AMOUNT } from "../../domain/money.ts";
+import { amountRule, currencyRule, MAX_AMOUNT } from "../../domain/money.ts";
+import { DEFAULT_PAGE, MAX_PAGE_ID, MAX_PAGE_SIZE } from "../../domain/paging.ts";
 import { ROLES } from "../../domain/types.ts";
 import {
   emailRule,
@@ -14,15 +17,12 @@ import {
   secretCodeRule,
   usernameRule,
 } from "../../domain/users.ts";
-import { MAX_PAGE_SIZE } from "../../services/pagination.ts";
 
 /**
  * The API's request and response shapes, documented once here and used both to validate
  * requests and to generate /openapi.json. Field rules come from the domain, so every
  * transport applies the same ones.
  */
-
-const MAX_ID = Number.MAX_SAFE_INTEGER;
 
 /**
  * A domain rule, ready for `.openapi()`. Zod 4 copies methods onto each schema when it is
@@ -71,29 +71,20 @@ const Email = documentable(emailRule).openapi({
   example: "alice@example.com",
 });
 
-const Currency = z
-  .enum(CURRENCIES, { error: expected(`one of ${CURRENCIES.join(", ")}`) })
-  .openapi({ example: "USD", description: "Supported currencies (exact, upper case)" });
+const Currency = documentable(currencyRule).openapi({
+  example: "USD",
+  description: "Supported currencies (exact, upper case)",
+});
 
-const Amount = z
-  .number({ error: expected("an integer") })
-  .int({ error: `must be an integer between 1 and ${MAX_AMOUNT}` })
-  .min(1, { error: `must be an integer between 1 and ${MAX_AMOUNT}` })
-  .max(MAX_AMOUNT, { error: `must be an integer between 1 and ${MAX_AMOUNT}` })
-  .openapi({
-    description: "Integer minor units (cents)",
-    example: 1000,
-    minimum: 1,
-    maximum: MAX_AMOUNT,
-  });
+const Amount = documentable(amountRule).openapi({
+  description: "Integer minor units (cents)",
+  example: 1000,
+  minimum: 1,
+  maximum: MAX_AMOUNT,
+});
 
 const BodyId = (description: string, example = 42) =>
-  z
-    .number({ error: expected("a positive integer") })
-    .int({ error: "must be a positive integer" })
-    .min(1, { error: "must be a positive integer" })
-    .max(MAX_ID, { error: `must be at most ${MAX_ID}` })
-    .openapi({ description, example, minimum: 1, maximum: MAX_ID });
+  documentable(idRule).openapi({ description, example, minimum: 1, maximum: MAX_ID });
 
 /** An integer in a URL (path or query): digits only, then range-checked. */
 const urlInteger = (options: {
@@ -126,16 +117,16 @@ const urlInteger = (options: {
 
 const PageId = urlInteger({
   min: 1,
-  max: Math.floor(MAX_ID / MAX_PAGE_SIZE),
+  max: MAX_PAGE_ID,
   description: "Page number, from 1",
-  fallback: 1,
+  fallback: DEFAULT_PAGE.pageId,
 }).openapi({ param: { name: "page_id", in: "query" } });
 
 const PageSize = urlInteger({
   min: 1,
   max: MAX_PAGE_SIZE,
   description: "Items per page",
-  fallback: 10,
+  fallback: DEFAULT_PAGE.pageSize,
 }).openapi({ param: { name: "page_size", in: "query" } });
 
 // ---- parameters ------------------------------------------------------------------------
@@ -188,9 +179,7 @@ export const VerifyEmailQuery = z.object({
 });
 
 export const IdempotencyHeaders = z.object({
-  "Idempotency-Key": z
-    .string()
-    .regex(/^[\x20-\x7e]{1,255}$/, { error: "must be 1 to 255 printable ASCII characters" })
+  "Idempotency-Key": documentable(idempotencyKeyRule)
     .optional()
     .openapi({
       param: { name: "Idempotency-Key", in: "header" },
