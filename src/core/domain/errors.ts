@@ -1,68 +1,45 @@
-/**
- * Domain errors: what went wrong in business terms, with a stable `code` from one closed list.
- * They know nothing of HTTP or gRPC; each transport maps them in one place
- * (problem+json status, gRPC code).
- */
-export const ERROR_CODES = [
-  "validation_failed",
-  "malformed_json",
-  "unauthenticated",
-  "token_expired",
-  "invalid_credentials",
-  "forbidden",
-  "not_found",
-  "username_taken",
-  "email_taken",
-  "account_exists",
-  "idempotency_in_progress",
-  "payload_too_large",
-  "unsupported_media_type",
-  "method_not_allowed",
-  "insufficient_funds",
-  "currency_mismatch",
-  "same_account",
-  "invalid_account",
-  "idempotency_key_reused",
-  "balance_limit_exceeded",
-  "verification_failed",
-  "already_verified",
-  "rate_limited",
-  "unavailable",
-  "internal",
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
+import { type CodeOfKind, type ErrorCode, type ErrorKind, kindOf } from "./error-codes.ts";
 
-/** The kind of failure, which each transport turns into its own status. */
-export type ErrorKind =
-  | "invalid" // 400 / InvalidArgument
-  | "unauthenticated" // 401 / Unauthenticated
-  | "forbidden" // 403 / PermissionDenied
-  | "not_found" // 404 / NotFound
-  | "conflict" // 409 / AlreadyExists (or Aborted for in-flight)
-  | "business_rule" // 422 / FailedPrecondition
-  | "rate_limited" // 429 / ResourceExhausted
-  | "unavailable"; // 503 / Unavailable
+/**
+ * Domain errors: what went wrong in business terms, with a stable `code` from the one table of
+ * codes (error-codes.ts), which also gives each code its kind. They know nothing of HTTP or
+ * gRPC; each transport maps the kinds in one place (problem+json status, gRPC code).
+ */
+export {
+  type CodeOfKind,
+  ERROR_CODES,
+  ERROR_KINDS,
+  type ErrorCode,
+  type ErrorKind,
+} from "./error-codes.ts";
 
 export interface FieldViolation {
   field: string;
   message: string;
 }
 
-export class DomainError extends Error {
+/**
+ * A failure of kind `K`: its `code` can only be one of that kind's codes (a `ConflictError`
+ * cannot carry a business-rule code: a compile error), and its `kind` is the table's, never
+ * given separately.
+ */
+export class DomainError<K extends ErrorKind = ErrorKind> extends Error {
+  readonly kind: K;
+
   constructor(
-    readonly kind: ErrorKind,
-    readonly code: ErrorCode,
+    readonly code: CodeOfKind<K>,
     message: string,
   ) {
     super(message);
     this.name = new.target.name;
+    // CodeOfKind<K> holds only codes whose kind is K.
+    this.kind = kindOf(code as ErrorCode) as K;
   }
 }
 
-export class ValidationError extends DomainError {
+export class ValidationError extends DomainError<"invalid"> {
   constructor(readonly violations: FieldViolation[]) {
     super(
-      "invalid",
       "validation_failed",
       violations.length === 1
         ? `${violations[0]?.field} ${violations[0]?.message}`
@@ -71,72 +48,52 @@ export class ValidationError extends DomainError {
   }
 }
 
-export class NotFoundError extends DomainError {
+export class NotFoundError extends DomainError<"not_found"> {
   constructor(what: string) {
-    super("not_found", "not_found", `${what} not found`);
+    super("not_found", `${what} not found`);
   }
 }
 
-export class ForbiddenError extends DomainError {
+export class ForbiddenError extends DomainError<"forbidden"> {
   constructor(message: string) {
-    super("forbidden", "forbidden", message);
+    super("forbidden", message);
   }
 }
 
-export class ConflictError extends DomainError {
-  constructor(
-    code: "username_taken" | "email_taken" | "account_exists" | "idempotency_in_progress",
-    message: string,
-  ) {
-    super("conflict", code, message);
-  }
-}
+/** The request clashes with the current state; `code` is one of the table's conflict codes. */
+export class ConflictError extends DomainError<"conflict"> {}
 
-export class BusinessRuleError extends DomainError {
-  constructor(
-    code:
-      | "insufficient_funds"
-      | "currency_mismatch"
-      | "same_account"
-      | "invalid_account"
-      | "idempotency_key_reused"
-      | "balance_limit_exceeded"
-      | "verification_failed"
-      | "already_verified",
-    message: string,
-  ) {
-    super("business_rule", code, message);
-  }
-}
+/** Well-formed, but against a rule of the bank; `code` is one of the table's business-rule codes. */
+export class BusinessRuleError extends DomainError<"business_rule"> {}
 
-export class UnavailableError extends DomainError {
+export class UnavailableError extends DomainError<"unavailable"> {
   constructor(
     message = "a dependency is unavailable; retry shortly",
     /** Extra members of the error body (e.g. readiness checks). */
     readonly details: Record<string, unknown> = {},
   ) {
-    super("unavailable", "unavailable", message);
+    super("unavailable", message);
   }
 }
 
-/** 401: no, bad, expired or revoked credentials. Never says which part of a login was wrong. */
-export class UnauthenticatedError extends DomainError {
+/** No, bad, expired or revoked credentials. Never says which part of a login was wrong. */
+export class UnauthenticatedError extends DomainError<"unauthenticated"> {
   constructor(
-    code: "unauthenticated" | "token_expired" | "invalid_credentials" = "unauthenticated",
+    code: CodeOfKind<"unauthenticated"> = "unauthenticated",
     message = "authentication required",
   ) {
-    super("unauthenticated", code, message);
+    super(code, message);
   }
 }
 
-/** 429: too many attempts; `retryAfterSeconds` becomes the Retry-After header. */
-export class RateLimitedError extends DomainError {
+/** Too many attempts; `retryAfterSeconds` becomes the Retry-After header. */
+export class RateLimitedError extends DomainError<"rate_limited"> {
   constructor(
     readonly retryAfterSeconds: number,
     /** The limit that was hit (requests per window). */
     readonly limit: number,
     message = "too many requests; retry later",
   ) {
-    super("rate_limited", "rate_limited", message);
+    super("rate_limited", message);
   }
 }

@@ -66,7 +66,6 @@ export function createApp(deps: HttpDeps) {
         c.header("Allow", methods.join(", "));
         return problemResponse(
           c,
-          405,
           "method_not_allowed",
           `${c.req.method} is not allowed here; use ${methods.join(", ")}`,
         );
@@ -87,7 +86,7 @@ export function createApp(deps: HttpDeps) {
   app.doc31("/openapi.json", documentConfig());
 
   app.notFound((c) =>
-    problemResponse(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`),
+    problemResponse(c, "not_found", `no route for ${c.req.method} ${c.req.path}`),
   );
   app.onError((error, c) => errorResponse(c, error));
 

@@ -2,10 +2,9 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { isUnavailableError } from "../db/errors.ts";
+import { ERROR_TABLE, type ErrorCode, type ErrorKind, kindOf } from "../domain/error-codes.ts";
 import {
   DomainError,
-  type ErrorCode,
-  type ErrorKind,
   type FieldViolation,
   RateLimitedError,
   UnavailableError,
@@ -15,8 +14,9 @@ import type { AppEnv } from "./env.ts";
 
 /**
  * RFC 9457 problem details: the one error envelope of every HTTP response that fails.
- * `type` is `/problems/<code>`; `code` comes from the closed list in src/domain/errors.ts.
- * This file is the ONE place errors become HTTP.
+ * `type` is `/problems/<code>`; `code`, and from it the `title` and the kind, come from the one
+ * table of codes (src/core/domain/error-codes.ts). This file is the ONE place errors become
+ * HTTP: the kind gives the status, through STATUS_OF_KIND.
  */
 export interface Problem {
   type: string;
@@ -29,52 +29,46 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-export const STATUS_OF_KIND: Record<ErrorKind, ContentfulStatusCode> = {
+/** The HTTP status of each kind of failure: the one place a status comes from. */
+export const STATUS_OF_KIND = {
   invalid: 400,
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
   business_rule: 422,
   rate_limited: 429,
+  internal: 500,
   unavailable: 503,
-};
+} as const satisfies Record<ErrorKind, ContentfulStatusCode>;
+
+/** Every status a problem can have. */
+export type ProblemStatus = (typeof STATUS_OF_KIND)[ErrorKind];
+
+/** The HTTP status of a code: its kind's. */
+export function statusOf(code: ErrorCode): ProblemStatus {
+  return STATUS_OF_KIND[kindOf(code)];
+}
 
 /** Seconds a client should wait after a 503. */
 const UNAVAILABLE_RETRY_AFTER = "5";
 
-const TITLES: Partial<Record<ErrorCode, string>> = {
-  validation_failed: "Request validation failed",
-  malformed_json: "Malformed JSON",
-  unauthenticated: "Authentication required",
-  token_expired: "Token expired",
-  invalid_credentials: "Invalid credentials",
-  not_found: "Not found",
-  forbidden: "Forbidden",
-  unavailable: "Service unavailable",
-  internal: "Internal server error",
-  method_not_allowed: "Method not allowed",
-  payload_too_large: "Payload too large",
-  unsupported_media_type: "Unsupported media type",
-  rate_limited: "Too many requests",
-};
-
-export function titleOf(code: ErrorCode): string {
-  return TITLES[code] ?? code.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
-}
-
+/** A problem+json response of `code`: its status from its kind, its title from the table. */
 export function problemResponse(
   c: Context<AppEnv>,
-  status: ContentfulStatusCode,
   code: ErrorCode,
   detail: string,
   extra: Partial<Problem> = {},
 ): Response {
   const requestId = c.get("requestId");
+  const status = statusOf(code);
   c.set("errorCode", code);
   const body: Problem = {
     type: `/problems/${code}`,
-    title: titleOf(code),
+    title: ERROR_TABLE[code].title,
     status,
     detail,
     code,
@@ -94,19 +88,18 @@ export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
     return unavailableResponse(c, "the service is temporarily unavailable; retry shortly");
   }
   logger?.error("unhandled error", { error });
-  return problemResponse(c, 500, "internal", "an unexpected error occurred; it has been logged");
+  return problemResponse(c, "internal", "an unexpected error occurred; it has been logged");
 }
 
 /** 503 `unavailable` with Retry-After. */
 export function unavailableResponse(c: Context<AppEnv>, detail: string): Response {
   c.header("Retry-After", UNAVAILABLE_RETRY_AFTER);
-  return problemResponse(c, 503, "unavailable", detail);
+  return problemResponse(c, "unavailable", detail);
 }
 
 function domainErrorResponse(c: Context<AppEnv>, error: DomainError): Response {
-  const status = STATUS_OF_KIND[error.kind];
-  if (status === 503) c.header("Retry-After", UNAVAILABLE_RETRY_AFTER);
-  if (status === 401) c.header("WWW-Authenticate", wwwAuthenticate(error.code));
+  if (error.kind === "unavailable") c.header("Retry-After", UNAVAILABLE_RETRY_AFTER);
+  if (error.kind === "unauthenticated") c.header("WWW-Authenticate", wwwAuthenticate(error.code));
   if (error instanceof RateLimitedError) {
     // Retry-After, and the IETF draft's RateLimit-* fields.
     c.header("Retry-After", String(error.retryAfterSeconds));
@@ -116,7 +109,6 @@ function domainErrorResponse(c: Context<AppEnv>, error: DomainError): Response {
   }
   return problemResponse(
     c,
-    status,
     error.code,
     error.message,
     error instanceof ValidationError
@@ -131,23 +123,18 @@ function httpExceptionResponse(c: Context<AppEnv>, error: HTTPException): Respon
   switch (error.status) {
     case 400:
       return /json/i.test(error.message)
-        ? problemResponse(c, 400, "malformed_json", "the request body is not valid JSON")
-        : problemResponse(c, 400, "validation_failed", error.message);
+        ? problemResponse(c, "malformed_json", "the request body is not valid JSON")
+        : problemResponse(c, "validation_failed", error.message);
     case 401:
       c.header("WWW-Authenticate", wwwAuthenticate("unauthenticated"));
-      return problemResponse(c, 401, "unauthenticated", "authentication required");
+      return problemResponse(c, "unauthenticated", "authentication required");
     case 413:
       return payloadTooLarge(c);
     case 415:
-      return problemResponse(c, 415, "unsupported_media_type", "send the body as application/json");
+      return problemResponse(c, "unsupported_media_type", "send the body as application/json");
     default:
       c.get("ctx")?.logger.error("unexpected HTTP exception", { error });
-      return problemResponse(
-        c,
-        500,
-        "internal",
-        "an unexpected error occurred; it has been logged",
-      );
+      return problemResponse(c, "internal", "an unexpected error occurred; it has been logged");
   }
 }
 
@@ -161,4 +148,4 @@ function wwwAuthenticate(code: ErrorCode): string {
 }
 
 export const payloadTooLarge = (c: Context<AppEnv>) =>
-  problemResponse(c, 413, "payload_too_large", "the request body is larger than 64 KiB");
+  problemResponse(c, "payload_too_large", "the request body is larger than 64 KiB");

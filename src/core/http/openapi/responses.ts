@@ -1,26 +1,51 @@
 import type { z } from "@hono/zod-openapi";
+import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.ts";
+import { type ProblemStatus, statusOf } from "../problem.ts";
 import { ProblemSchema } from "./schemas.ts";
+
+export type { ProblemStatus } from "../problem.ts";
 
 /**
  * The error responses of a route, for its OpenAPI `responses`: each status with the problem
- * codes it can carry. Spread into every route so the document lists every error.
+ * codes it can carry. Spread into every route so the document lists every error. The wording
+ * is per status; the codes in it come from the table of codes (every code whose kind has that
+ * status, in the table's order), so no list here can miss a code or hold another status's.
  */
-const PROBLEM_STATUSES = {
-  400: "Invalid request: `validation_failed` (every bad field in `errors`) or `malformed_json`",
-  401: "Missing, malformed, expired, revoked or tampered token (`unauthenticated`, `token_expired`), or a failed login (`invalid_credentials`)",
-  403: "Authenticated but not allowed: another user's resource, or a role you do not have (`forbidden`)",
-  404: "No such resource (`not_found`)",
-  405: "Known path, other method (`method_not_allowed`); see the `Allow` header",
-  409: "Conflict: `username_taken`, `email_taken`, `account_exists`, or `idempotency_in_progress`",
-  413: "Body over 64 KiB (`payload_too_large`)",
-  415: "The body is not `application/json` (`unsupported_media_type`)",
-  422: "Well-formed but against a business rule: `insufficient_funds`, `currency_mismatch`, `same_account`, `invalid_account`, `idempotency_key_reused`, `balance_limit_exceeded`, `verification_failed`, `already_verified`",
-  429: "Rate limited (`rate_limited`); see `Retry-After`",
-  500: "Unexpected error (`internal`); details are logged under the request id, never returned",
-  503: "A dependency (the database) is unavailable (`unavailable`); see `Retry-After`",
-} as const;
+const PROBLEM_WORDING: Record<ProblemStatus, (codes: string) => string> = {
+  400: (codes) =>
+    `Invalid request: ${codes} (a failed validation lists every bad field in \`errors\`)`,
+  401: (codes) =>
+    `Missing, malformed, expired, revoked or tampered token, or a failed login (${codes})`,
+  403: (codes) =>
+    `Authenticated but not allowed: another user's resource, or a role you do not have (${codes})`,
+  404: (codes) => `No such resource (${codes})`,
+  405: (codes) => `Known path, other method (${codes}); see the \`Allow\` header`,
+  409: (codes) => `Conflict: ${codes}`,
+  413: (codes) => `Body over 64 KiB (${codes})`,
+  415: (codes) => `The body is not \`application/json\` (${codes})`,
+  422: (codes) => `Well-formed but against a business rule: ${codes}`,
+  429: (codes) => `Rate limited (${codes}); see \`Retry-After\``,
+  500: (codes) =>
+    `Unexpected error (${codes}); details are logged under the request id, never returned`,
+  503: (codes) => `A dependency (the database) is unavailable (${codes}); see \`Retry-After\``,
+};
 
-export type ProblemStatus = keyof typeof PROBLEM_STATUSES;
+/** The codes a status can carry, in the table's order. */
+export function codesOfStatus(status: ProblemStatus): ErrorCode[] {
+  return ERROR_CODES.filter((code) => statusOf(code) === status);
+}
+
+/** "`a`", "`a` or `b`", "`a`, `b`, or `c`". */
+function codeList(codes: readonly ErrorCode[]): string {
+  const quoted = codes.map((code) => `\`${code}\``);
+  if (quoted.length <= 2) return quoted.join(" or ");
+  return `${quoted.slice(0, -1).join(", ")}, or ${quoted.at(-1)}`;
+}
+
+/** The description of a status's error response. */
+export function problemDescription(status: ProblemStatus): string {
+  return PROBLEM_WORDING[status](codeList(codesOfStatus(status)));
+}
 
 const RetryAfter = {
   "Retry-After": {
@@ -31,7 +56,7 @@ const RetryAfter = {
 
 function problemResponse(status: ProblemStatus) {
   return {
-    description: PROBLEM_STATUSES[status],
+    description: problemDescription(status),
     content: { "application/problem+json": { schema: ProblemSchema } },
     ...(status === 429 || status === 503 ? { headers: RetryAfter } : {}),
   };

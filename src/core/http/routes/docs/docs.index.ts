@@ -2,9 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { ERROR_CODES, type ErrorCode } from "../../../domain/errors.ts";
 import { escapeHtml } from "../../../lib/html.ts";
 import { createRouter } from "../../create-router.ts";
-import { PROBLEM_CATALOG } from "../../openapi/problem-catalog.ts";
+import { problemEntry } from "../../openapi/problem-catalog.ts";
 import { problems } from "../../openapi/responses.ts";
-import { titleOf } from "../../problem.ts";
 
 /**
  * GET /docs: an interactive reference (Swagger UI) whose assets the app serves itself, no CDN
@@ -64,10 +63,10 @@ const problemType = createRoute({
 });
 
 function problemPage(code: ErrorCode): string {
-  const { status, meaning } = PROBLEM_CATALOG[code];
+  const { status, title, meaning } = problemEntry(code);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(titleOf(code))}</title></head>
-<body><h1>${escapeHtml(titleOf(code))}</h1>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<body><h1>${escapeHtml(title)}</h1>
 <p>HTTP ${status}, <code>code: "${code}"</code></p>
 <p>${escapeHtml(meaning).replace(/`([^`]+)`/g, "<code>$1</code>")}</p>
 <p>See the <a href="/docs">API reference</a>.</p></body></html>`;
