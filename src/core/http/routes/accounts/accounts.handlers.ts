@@ -1,9 +1,4 @@
-import {
-  getAccount as get,
-  listAccounts as list,
-  createAccount as open,
-  listEntries as statement,
-} from "../../../services/accounts.ts";
+import * as accounts from "../../../services/accounts.ts";
 import type { AppRouteHandler } from "../../create-router.ts";
 import type { AuthEnv } from "../../env.ts";
 import { accountJson, entryJson } from "../../presenters.ts";
@@ -11,28 +6,28 @@ import type * as routes from "./accounts.routes.ts";
 
 export const createAccount: AppRouteHandler<typeof routes.createAccount, AuthEnv> = async (c) => {
   const { currency } = c.req.valid("json");
-  const account = await open(c.var.ctx, { currency });
+  const account = await accounts.createAccount(c.var.ctx, { currency });
   return c.json(accountJson(account), 201);
 };
 
 export const getAccount: AppRouteHandler<typeof routes.getAccount, AuthEnv> = async (c) => {
   const { id } = c.req.valid("param");
-  return c.json(accountJson(await get(c.var.ctx, id)), 200);
+  return c.json(accountJson(await accounts.getAccount(c.var.ctx, id)), 200);
 };
 
 export const listAccounts: AppRouteHandler<typeof routes.listAccounts, AuthEnv> = async (c) => {
   const query = c.req.valid("query");
-  const accounts = await list(c.var.ctx, {
+  const found = await accounts.listAccounts(c.var.ctx, {
     owner: query.owner,
     page: { pageId: query.page_id, pageSize: query.page_size },
   });
-  return c.json(accounts.map(accountJson), 200);
+  return c.json(found.map(accountJson), 200);
 };
 
 export const listEntries: AppRouteHandler<typeof routes.listEntries, AuthEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const query = c.req.valid("query");
-  const entries = await statement(c.var.ctx, {
+  const entries = await accounts.listEntries(c.var.ctx, {
     accountId: id,
     page: { pageId: query.page_id, pageSize: query.page_size },
   });

@@ -1,4 +1,4 @@
-import { deposit as cashIn, withdraw as cashOut } from "../../../services/transfers.ts";
+import * as transfers from "../../../services/transfers.ts";
 import type { AppRouteHandler } from "../../create-router.ts";
 import type { AuthEnv } from "../../env.ts";
 import { transferResultJson } from "../../presenters.ts";
@@ -7,13 +7,13 @@ import type * as routes from "./cash.routes.ts";
 export const deposit: AppRouteHandler<typeof routes.deposit, AuthEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
-  const result = await cashIn(c.var.ctx, { accountId: id, ...body });
+  const result = await transfers.deposit(c.var.ctx, { accountId: id, ...body });
   return c.json(transferResultJson(result), 201);
 };
 
 export const withdraw: AppRouteHandler<typeof routes.withdraw, AuthEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
-  const result = await cashOut(c.var.ctx, { accountId: id, ...body });
+  const result = await transfers.withdraw(c.var.ctx, { accountId: id, ...body });
   return c.json(transferResultJson(result), 201);
 };

@@ -1,5 +1,5 @@
 import { UnavailableError } from "../../../domain/errors.ts";
-import { checkReadiness } from "../../../services/health.ts";
+import * as health from "../../../services/health.ts";
 import type { AppRouteHandler } from "../../create-router.ts";
 import type * as routes from "./health.routes.ts";
 
@@ -7,7 +7,7 @@ export const healthz: AppRouteHandler<typeof routes.healthz> = (c) =>
   c.json({ status: "ok" as const }, 200);
 
 export const readyz: AppRouteHandler<typeof routes.readyz> = async (c) => {
-  const readiness = await checkReadiness(c.var.ctx, c.var.deps.readiness);
+  const readiness = await health.checkReadiness(c.var.ctx, c.var.deps.readiness);
   if (!readiness.ready) {
     throw new UnavailableError("not ready to serve traffic", { checks: readiness.checks });
   }

@@ -1,8 +1,4 @@
-import {
-  login as openSession,
-  logout as revokeSession,
-  renewAccessToken as rotate,
-} from "../../../services/sessions.ts";
+import * as sessions from "../../../services/sessions.ts";
 import { clientInfo } from "../../client-info.ts";
 import type { AppRouteHandler } from "../../create-router.ts";
 import type { AuthEnv } from "../../env.ts";
@@ -11,17 +7,17 @@ import type * as routes from "./sessions.routes.ts";
 
 export const login: AppRouteHandler<typeof routes.login> = async (c) => {
   const body = c.req.valid("json");
-  const result = await openSession(c.var.ctx, body, clientInfo(c));
+  const result = await sessions.login(c.var.ctx, body, clientInfo(c));
   return c.json(loginJson(result), 200);
 };
 
 export const renewAccessToken: AppRouteHandler<typeof routes.renewAccessToken> = async (c) => {
   const body = c.req.valid("json");
-  const pair = await rotate(c.var.ctx, { refreshToken: body.refresh_token });
+  const pair = await sessions.renewAccessToken(c.var.ctx, { refreshToken: body.refresh_token });
   return c.json(tokenPairJson(pair), 200);
 };
 
 export const logout: AppRouteHandler<typeof routes.logout, AuthEnv> = async (c) => {
-  await revokeSession(c.var.ctx);
+  await sessions.logout(c.var.ctx);
   return c.body(null, 204);
 };

@@ -1,8 +1,4 @@
-import {
-  getTransfer as get,
-  listTransfers as list,
-  transfer,
-} from "../../../services/transfers.ts";
+import * as transfers from "../../../services/transfers.ts";
 import type { AppRouteHandler } from "../../create-router.ts";
 import type { AuthEnv } from "../../env.ts";
 import { transferJson, transferResultJson } from "../../presenters.ts";
@@ -11,7 +7,7 @@ import type * as routes from "./transfers.routes.ts";
 export const createTransfer: AppRouteHandler<typeof routes.createTransfer, AuthEnv> = async (c) => {
   const body = c.req.valid("json");
   const headers = c.req.valid("header");
-  const { result, replayed } = await transfer(c.var.ctx, {
+  const { result, replayed } = await transfers.transfer(c.var.ctx, {
     fromAccountId: body.from_account_id,
     toAccountId: body.to_account_id,
     amount: body.amount,
@@ -24,14 +20,14 @@ export const createTransfer: AppRouteHandler<typeof routes.createTransfer, AuthE
 
 export const getTransfer: AppRouteHandler<typeof routes.getTransfer, AuthEnv> = async (c) => {
   const { id } = c.req.valid("param");
-  return c.json(transferJson(await get(c.var.ctx, id)), 200);
+  return c.json(transferJson(await transfers.getTransfer(c.var.ctx, id)), 200);
 };
 
 export const listTransfers: AppRouteHandler<typeof routes.listTransfers, AuthEnv> = async (c) => {
   const query = c.req.valid("query");
-  const transfers = await list(c.var.ctx, {
+  const found = await transfers.listTransfers(c.var.ctx, {
     accountId: query.account_id,
     page: { pageId: query.page_id, pageSize: query.page_size },
   });
-  return c.json(transfers.map(transferJson), 200);
+  return c.json(found.map(transferJson), 200);
 };

@@ -1,10 +1,4 @@
-import {
-  createUser as create,
-  getUser,
-  resendVerification as resend,
-  updateUser as update,
-  verifyEmail as verify,
-} from "../../../services/users.ts";
+import * as users from "../../../services/users.ts";
 import { clientInfo } from "../../client-info.ts";
 import type { AppRouteHandler } from "../../create-router.ts";
 import type { AuthEnv } from "../../env.ts";
@@ -13,7 +7,7 @@ import type * as routes from "./users.routes.ts";
 
 export const createUser: AppRouteHandler<typeof routes.createUser> = async (c) => {
   const body = c.req.valid("json");
-  const user = await create(
+  const user = await users.createUser(
     c.var.ctx,
     {
       username: body.username,
@@ -27,14 +21,14 @@ export const createUser: AppRouteHandler<typeof routes.createUser> = async (c) =
 };
 
 export const getMe: AppRouteHandler<typeof routes.getMe, AuthEnv> = async (c) => {
-  const user = await getUser(c.var.ctx, c.var.ctx.actor.username);
+  const user = await users.getUser(c.var.ctx, c.var.ctx.actor.username);
   return c.json(userJson(user), 200);
 };
 
 export const updateUser: AppRouteHandler<typeof routes.updateUser, AuthEnv> = async (c) => {
   const { username } = c.req.valid("param");
   const body = c.req.valid("json");
-  const user = await update(c.var.ctx, username, {
+  const user = await users.updateUser(c.var.ctx, username, {
     fullName: body.full_name,
     email: body.email,
     password: body.password,
@@ -44,7 +38,7 @@ export const updateUser: AppRouteHandler<typeof routes.updateUser, AuthEnv> = as
 
 export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c) => {
   const query = c.req.valid("query");
-  await verify(c.var.ctx, { emailId: query.email_id, secretCode: query.secret_code });
+  await users.verifyEmail(c.var.ctx, { emailId: query.email_id, secretCode: query.secret_code });
   return c.json({ is_verified: true as const }, 200);
 };
 
@@ -52,6 +46,6 @@ export const resendVerification: AppRouteHandler<
   typeof routes.resendVerification,
   AuthEnv
 > = async (c) => {
-  const { email } = await resend(c.var.ctx);
+  const { email } = await users.resendVerification(c.var.ctx);
   return c.json({ queued: true as const, email }, 202);
 };
