@@ -4,8 +4,9 @@ import { type LocalWorker, startLocalWorker } from "../../tools/edge/workerd.ts"
 import { expectProblem } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import { edgeBundle, logLines, startEdge, stopEdges } from "../support/edge.ts";
+import { poll } from "../support/poll.ts";
 import { freePort } from "../support/process.ts";
-import { type HttpReply, httpCall, httpExpect, until } from "../support/resilience.ts";
+import { type HttpReply, httpCall, httpExpect } from "../support/resilience.ts";
 
 /**
  * The Worker fails closed, in workerd itself: with bad variables, with no database, or in
@@ -45,7 +46,7 @@ function jsonLog(worker: LocalWorker): LogRecord[] {
 async function namedVariables(worker: LocalWorker): Promise<string[]> {
   const find = () =>
     jsonLog(worker).find((r) => r.level === "error" && r.msg.startsWith("invalid configuration"));
-  await until("the Worker to log its invalid configuration", () => find() !== undefined, {
+  await poll("the Worker to log its invalid configuration", () => find() !== undefined, {
     timeoutMs: 5_000,
   });
   return (find()?.problems ?? []).map((p) => p.variable).sort();
@@ -106,7 +107,7 @@ describe("bad variables", () => {
 
   test("its Cron Trigger sends nothing, and says so", async () => {
     await worker.scheduled();
-    await until(
+    await poll(
       "the Cron Trigger's error line",
       () =>
         jsonLog(worker).some(

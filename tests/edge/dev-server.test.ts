@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { uniqueName } from "../support/fixtures.ts";
+import { poll } from "../support/poll.ts";
 import {
   freePort,
   type ServerProcess,
@@ -11,7 +12,7 @@ import {
   stopServer,
   waitUntilReady,
 } from "../support/process.ts";
-import { httpExpect, until } from "../support/resilience.ts";
+import { httpExpect } from "../support/resilience.ts";
 
 /**
  * `bun run edge` as a newcomer runs it, with NOTHING configured (only a free PORT, and the
@@ -108,7 +109,7 @@ describe("bun run edge with nothing configured", () => {
       body: { username, password, full_name: "New Comer", email },
     });
 
-    await until(
+    await poll(
       "the local Cron Trigger to log the verification email",
       () => verificationLinkFor(running.output(), email) !== undefined,
       { timeoutMs: EMAIL_TIMEOUT_MS, intervalMs: 200 },

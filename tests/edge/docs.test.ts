@@ -14,8 +14,8 @@ import {
   troubleIn,
 } from "../support/chromium.ts";
 import { logLines, startEdge, stopEdges } from "../support/edge.ts";
+import { poll } from "../support/poll.ts";
 import { PROJECT_ROOT } from "../support/process.ts";
-import { until } from "../support/resilience.ts";
 
 /**
  * GET /docs on the Worker, in workerd itself (the built bundle, Swagger UI's files bundled as
@@ -102,7 +102,7 @@ describe("GET /docs on the Worker: Swagger UI, self-hosted", () => {
         // Nothing in the rendered page loads from elsewhere (links may point anywhere).
         expect(dom.match(/\b(?:src|srcset|data)="(?:https?:)?\/\/[^"]*"/g) ?? []).toEqual([]);
         // The document came from the Worker, fetched by the page (its log line may trail).
-        await until(
+        await poll(
           "the Worker to log the page's GET /openapi.json",
           () => requestsFor("/openapi.json").length > fetchedBefore,
         );

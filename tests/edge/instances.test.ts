@@ -5,7 +5,8 @@ import { expectProblem } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import { logLines, startEdge, stopEdges } from "../support/edge.ts";
 import { uniqueName } from "../support/fixtures.ts";
-import { type HttpReply, httpCall, httpExpect, until } from "../support/resilience.ts";
+import { poll } from "../support/poll.ts";
+import { type HttpReply, httpCall, httpExpect } from "../support/resilience.ts";
 
 /**
  * The Worker as Cloudflare runs it, many isolates at once: two instances (two workerd
@@ -87,7 +88,7 @@ const me = (worker: LocalWorker, token: string) =>
 
 /** Polls until `token` is refused on `worker`; the contract allows at most a second. */
 async function expectRefusedWithinASecond(worker: LocalWorker, token: string): Promise<void> {
-  await until("the token to be refused", async () => (await me(worker, token)).status === 401, {
+  await poll("the token to be refused", async () => (await me(worker, token)).status === 401, {
     timeoutMs: 1_000,
     intervalMs: 20,
   });
@@ -216,7 +217,7 @@ describe("the per-IP login limit, keyed by CF-Connecting-IP", () => {
     const attacker = uniqueClientIp();
     // The windows slide over minute-aligned buckets: keep the burst clear of a boundary, so
     // that all of it counts in one minute.
-    await until("a point well inside a minute", () => Date.now() % 60_000 < 45_000, {
+    await poll("a point well inside a minute", () => Date.now() % 60_000 < 45_000, {
       timeoutMs: 20_000,
       intervalMs: 200,
     });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type DatabaseHandle, openDatabase } from "../../src/core/db/client.ts";
 import { type AppType, createApp, MAX_BODY_BYTES } from "../../src/core/http/app.ts";
-import { createLogger, type Logger } from "../../src/core/lib/logger.ts";
+import type { Logger } from "../../src/core/lib/logger.ts";
 import {
   type AccountJson,
   depositTo,
@@ -19,6 +19,7 @@ import {
 } from "../support/app.ts";
 import { TEST_CONFIG, testContext, testDatabase } from "../support/database.ts";
 import { uniqueName } from "../support/fixtures.ts";
+import { captureLogs } from "../support/logs.ts";
 import { freePort } from "../support/process.ts";
 
 /**
@@ -72,17 +73,6 @@ async function send(
   };
 }
 
-/** A logger that keeps its JSON lines, parsed. */
-function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    level: "debug",
-    format: "json",
-    write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
-  });
-  return { logger, lines };
-}
-
 /** Text that must never reach a client in a 5xx body. */
 const INTERNALS =
   /select|insert|update |from |ECONNREFUSED|postgres|drizzle|stack|\bat \S+ \(|\.ts:\d+|secret/i;
@@ -132,13 +122,13 @@ beforeAll(async () => {
 
   // The services' database is a port nobody listens on.
   unreachableUrl = `postgres://postgres@127.0.0.1:${await freePort()}/x`;
-  const down = captureLogger();
+  const down = captureLogs();
   unavailableLog = down.lines;
   unavailableLogger = down.logger;
 
   // An unexpected bug: a dependency throws a plain Error carrying internal text.
   const { deps } = await testDatabase();
-  const buggy = captureLogger();
+  const buggy = captureLogs();
   buggyLog = buggy.lines;
   buggyApp = createApp(
     await testHttpDeps({
@@ -753,7 +743,7 @@ describe("one JSON log line per request", () => {
   let logged: AppType;
   let lines: Record<string, unknown>[];
   beforeAll(async () => {
-    const capture = captureLogger();
+    const capture = captureLogs();
     lines = capture.lines;
     logged = createApp(await testHttpDeps({ logger: capture.logger }));
   });

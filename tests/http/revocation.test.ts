@@ -9,7 +9,8 @@ import {
   type TestUser,
 } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
-import { type Instance, startInstance, uniqueIp, waitFor } from "../support/instances.ts";
+import { type Instance, startInstance, uniqueIp } from "../support/instances.ts";
+import { poll } from "../support/poll.ts";
 import { deleteKeys, keyPrefix, startRedisRest } from "../support/redis.ts";
 
 /**
@@ -48,11 +49,10 @@ const me = (instance: Instance, token: string) => instance.request("GET", "/user
 
 /** Polls until `token` is refused on `instance`; the contract allows at most 1 s. */
 async function expectRejectedWithinASecond(instance: Instance, token: string): Promise<void> {
-  await waitFor(
-    "the token to be rejected",
-    async () => (await me(instance, token)).status === 401,
-    1_000,
-  );
+  await poll("the token to be rejected", async () => (await me(instance, token)).status === 401, {
+    timeoutMs: 1_000,
+    intervalMs: 20,
+  });
   expectProblem(await me(instance, token), 401, "unauthenticated");
 }
 

@@ -22,7 +22,7 @@ import {
 } from "../support/app.ts";
 import { TEST_CONFIG, type TestContext, testContext, testDatabase } from "../support/database.ts";
 import { uniqueName } from "../support/fixtures.ts";
-import { captureLogger } from "../support/instances.ts";
+import { captureLogs } from "../support/logs.ts";
 
 /**
  * Contract, "Users and sessions" and "Tokens": logins, rotating refresh tokens with theft
@@ -285,7 +285,7 @@ describe("POST /users/login", () => {
 
 describe("POST /tokens/renew_access", () => {
   test("the service's log line about a refused token carries the request's id", async () => {
-    const { logger, records } = captureLogger();
+    const { logger, lines: records } = captureLogs();
     const app = createApp(await testHttpDeps({ logger }));
     const user = await signUp();
     const renewOn = (refreshToken: string) =>

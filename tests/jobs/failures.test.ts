@@ -3,7 +3,9 @@ import { eq } from "drizzle-orm";
 import { verifyEmails } from "../../src/core/db/schema.ts";
 import { QUEUES } from "../../src/core/jobs/boss.ts";
 import { resendError } from "../support/email-capture.ts";
-import { eventually, type JobsWorld, type LogLine, startJobsWorld } from "../support/jobs.ts";
+import { type JobsWorld, startJobsWorld } from "../support/jobs.ts";
+import type { LogLine } from "../support/logs.ts";
+import { poll } from "../support/poll.ts";
 
 /**
  * When sending fails: pg-boss on a scratch database with short retries (3 retries, 1 s first
@@ -33,7 +35,10 @@ const errorsAbout = (jobId: string): LogLine[] =>
   world.logs.forJob(jobId).filter((line) => line.level === "error");
 
 async function deadLettered(jobId: string) {
-  return eventually(() => world.table.deadLetterOf(jobId), `job ${jobId} in the dead-letter queue`);
+  return poll(`job ${jobId} in the dead-letter queue`, () => world.table.deadLetterOf(jobId), {
+    intervalMs: 100,
+    retryOnThrow: true,
+  });
 }
 
 describe("provider 5xx: retried with backoff, then sent", () => {
@@ -44,9 +49,10 @@ describe("provider 5xx: retried with backoff, then sent", () => {
     const delivered = await world.capture.waitFor(
       (email) => email.body.to?.[0] === user.email && email.delivered,
     );
-    await eventually(
-      async () => (await world.table.byId(user.jobId))?.state === "completed",
+    await poll(
       "the job to complete",
+      async () => (await world.table.byId(user.jobId))?.state === "completed",
+      { intervalMs: 100, retryOnThrow: true },
     );
 
     const attempts = attemptsOf(user.jobId);
@@ -84,9 +90,10 @@ describe("provider 5xx: retried with backoff, then sent", () => {
     // and the provider answers with the first message instead of sending a second one.
     world.capture.loseNextAnswers(1);
     const user = await world.signUp();
-    await eventually(
-      async () => (await world.table.byId(user.jobId))?.state === "completed",
+    await poll(
       "the job to complete",
+      async () => (await world.table.byId(user.jobId))?.state === "completed",
+      { intervalMs: 100, retryOnThrow: true },
     );
     const attempts = attemptsOf(user.jobId);
     expect(attempts.map((a) => [a.status, a.delivered])).toEqual([
@@ -113,9 +120,10 @@ describe("provider 4xx: no retry, dead letter", () => {
     // `failed` is terminal: no retry is scheduled after the one attempt.
     expect(attemptsOf(user.jobId).map((a) => a.status)).toEqual([422]);
 
-    const errors = await eventually(
-      () => (errorsAbout(user.jobId).length >= 2 ? errorsAbout(user.jobId) : undefined),
+    const errors = await poll(
       "the error lines",
+      () => (errorsAbout(user.jobId).length >= 2 ? errorsAbout(user.jobId) : undefined),
+      { intervalMs: 100, retryOnThrow: true },
     );
     for (const line of errors) expect(line.job_type).toBe(QUEUES.sendVerifyEmail);
     expect(errors.map((l) => l.msg).join("\n")).toMatch(/dead-letter/);
@@ -141,9 +149,10 @@ describe("retries exhausted", () => {
       expect(new Set(attempts.map((a) => a.body.text)).size).toBe(1);
 
       // The last attempt and the dead-letter watcher both say so at error level, naming the job.
-      const errors = await eventually(
-        () => (errorsAbout(user.jobId).length >= 2 ? errorsAbout(user.jobId) : undefined),
+      const errors = await poll(
         "the error lines naming the job",
+        () => (errorsAbout(user.jobId).length >= 2 ? errorsAbout(user.jobId) : undefined),
+        { intervalMs: 100, retryOnThrow: true },
       );
       for (const line of errors) expect(line.job_type).toBe(QUEUES.sendVerifyEmail);
       expect(errors.map((l) => l.msg)).toEqual([
@@ -173,9 +182,10 @@ describe("invalid payloads: no retry, dead letter, logged", () => {
       expect(dead.data).toEqual(data);
       expect(await world.table.byId(jobId)).toMatchObject({ state: "failed", retry_count: 0 });
 
-      const errors = await eventually(
-        () => (errorsAbout(jobId).length >= 2 ? errorsAbout(jobId) : undefined),
+      const errors = await poll(
         "the error lines",
+        () => (errorsAbout(jobId).length >= 2 ? errorsAbout(jobId) : undefined),
+        { intervalMs: 100, retryOnThrow: true },
       );
       for (const line of errors) expect(line.job_type).toBe(QUEUES.sendVerifyEmail);
       expect(world.logs.forJob(jobId).filter((l) => l.msg === "job started")).toHaveLength(1);

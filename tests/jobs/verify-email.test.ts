@@ -19,15 +19,9 @@ import {
   startEmailCapture,
 } from "../support/email-capture.ts";
 import { uniqueName } from "../support/fixtures.ts";
-import {
-  captureLogs,
-  eventually,
-  jobTable,
-  type LogCapture,
-  TEST_API_KEY,
-  TEST_APP_BASE_URL,
-  TEST_EMAIL_FROM,
-} from "../support/jobs.ts";
+import { jobTable, TEST_API_KEY, TEST_APP_BASE_URL, TEST_EMAIL_FROM } from "../support/jobs.ts";
+import { captureLogs, type LogCapture } from "../support/logs.ts";
+import { poll } from "../support/poll.ts";
 
 /**
  * The verification email end to end: sign up over HTTP → pg-boss (on the run's database) → a
@@ -161,9 +155,10 @@ describe("sign-up → worker → resend SDK → captured email → link → veri
     expectProblem(await follow(link), 422, "verification_failed");
 
     // The job completed, and said so in the log with its id and type.
-    await eventually(
-      async () => (await table.byId(job.id))?.state === "completed",
+    await poll(
       "the job to complete",
+      async () => (await table.byId(job.id))?.state === "completed",
+      { intervalMs: 100, retryOnThrow: true },
     );
     const lines = logs.forJob(job.id);
     expect(lines.find((l) => l.msg === "job started")).toMatchObject({

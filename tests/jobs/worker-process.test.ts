@@ -3,7 +3,8 @@ import postgres from "postgres";
 import { testDatabase } from "../support/database.ts";
 import { type EmailCapture, startEmailCapture } from "../support/email-capture.ts";
 import { uniqueName } from "../support/fixtures.ts";
-import { eventually, jobTable, TEST_API_KEY } from "../support/jobs.ts";
+import { jobTable, TEST_API_KEY } from "../support/jobs.ts";
+import { poll } from "../support/poll.ts";
 import {
   freePort,
   type ServerProcess,
@@ -76,10 +77,10 @@ describe("bun run worker (a process of its own)", () => {
     const port = await freePort();
     let api: ServerProcess | undefined;
     try {
-      await eventually(
-        () => worker.output().includes("job worker running") || worker.process.exitCode !== null,
+      await poll(
         "the worker to start",
-        30_000,
+        () => worker.output().includes("job worker running") || worker.process.exitCode !== null,
+        { timeoutMs: 30_000, intervalMs: 100, retryOnThrow: true },
       );
       expect(worker.process.exitCode).toBeNull();
       expect(worker.output()).toMatch(/job worker running.*"concurrency":2.*"mailer":"resend"/);
@@ -106,17 +107,19 @@ describe("bun run worker (a process of its own)", () => {
       expect(sent.idempotencyKey).toBe(`verify-email/${job.id}`);
       expect(sent.body.from).toBe(EMAIL_FROM);
       expect(sent.authorization).toBe(`Bearer ${TEST_API_KEY}`);
-      await eventually(
-        () => worker.output().includes(job.id) && /job succeeded/.test(worker.output()),
+      await poll(
         "the worker to log the job",
+        () => worker.output().includes(job.id) && /job succeeded/.test(worker.output()),
+        { intervalMs: 100, retryOnThrow: true },
       );
 
       // SIGTERM while a send is in flight: the job finishes, then the process exits 0.
       capture.delayResponses(1_000);
       const second = await signUpOver(port);
-      const inFlight = await eventually(
-        () => capture.emails.find((email) => email.body.to?.[0] === second.email),
+      const inFlight = await poll(
         "the second send to reach the provider",
+        () => capture.emails.find((email) => email.body.to?.[0] === second.email),
+        { intervalMs: 100, retryOnThrow: true },
       );
       expect(await stopServer(worker, "SIGTERM")).toBe(0);
       expect(worker.output()).toContain("received SIGTERM");

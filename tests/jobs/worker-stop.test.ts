@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eventually, type JobsWorld, startJobsWorld } from "../support/jobs.ts";
+import { type JobsWorld, startJobsWorld } from "../support/jobs.ts";
+import { poll } from "../support/poll.ts";
 
 /**
  * Stopping the worker (what SIGTERM does in `bun run start` and `bun run worker`): a job in
@@ -20,9 +21,10 @@ describe("graceful worker stop", () => {
   test("a job in progress when stop() is called finishes and is completed", async () => {
     world.capture.delayResponses(1_000); // a slow provider: the send stays in flight a second
     const user = await world.signUp();
-    const request = await eventually(
-      () => world.capture.emails.find((email) => email.body.to?.[0] === user.email),
+    const request = await poll(
       "the send to reach the provider",
+      () => world.capture.emails.find((email) => email.body.to?.[0] === user.email),
+      { intervalMs: 100, retryOnThrow: true },
     );
     expect(request.status).toBe(0); // not answered yet: the job is in progress
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createRedisBreaker } from "../../src/core/redis/upstash.ts";
-import { captureLogger } from "../support/instances.ts";
+import { captureLogs } from "../support/logs.ts";
 
 /**
  * The breaker around HTTP Redis (injected clock): after a failure Redis is skipped for a
@@ -10,14 +10,14 @@ import { captureLogger } from "../support/instances.ts";
 
 describe("Redis breaker", () => {
   test("closed at first: Redis is tried", () => {
-    const { logger, records } = captureLogger();
+    const { logger, lines: records } = captureLogs();
     expect(createRedisBreaker(logger, () => 0).available()).toBe(true);
     expect(records).toHaveLength(0);
   });
 
   test("a failure opens it for a few seconds; the outage is logged once, at error level", () => {
     let now = 1_000_000;
-    const { logger, records } = captureLogger();
+    const { logger, lines: records } = captureLogs();
     const breaker = createRedisBreaker(logger, () => now);
     breaker.failed(new Error("connection refused"), "revocation check");
     expect(breaker.available()).toBe(false);
@@ -38,7 +38,7 @@ describe("Redis breaker", () => {
 
   test("a success closes it at once and logs the recovery once", () => {
     const now = 5_000_000;
-    const { logger, records } = captureLogger();
+    const { logger, lines: records } = captureLogs();
     const breaker = createRedisBreaker(logger, () => now);
     breaker.failed(new Error("down"), "revoking sessions");
     expect(breaker.available()).toBe(false);
@@ -55,7 +55,7 @@ describe("Redis breaker", () => {
   });
 
   test("successes while Redis is fine log nothing", () => {
-    const { logger, records } = captureLogger();
+    const { logger, lines: records } = captureLogs();
     const breaker = createRedisBreaker(logger, () => 0);
     for (let i = 0; i < 10; i++) breaker.succeeded();
     expect(records).toHaveLength(0);

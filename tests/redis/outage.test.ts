@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { depositTo, expectProblem, openAccountFor, signUp, type TestUser } from "../support/app.ts";
-import {
-  type Instance,
-  type LogRecord,
-  startInstance,
-  uniqueIp,
-  waitFor,
-} from "../support/instances.ts";
+import { type Instance, startInstance, uniqueIp } from "../support/instances.ts";
+import type { LogLine } from "../support/logs.ts";
+import { poll } from "../support/poll.ts";
 import { deleteKeys, keyPrefix, startRedisRest } from "../support/redis.ts";
 
 /**
@@ -26,7 +22,7 @@ const LIMITS = {
 
 const DOWN = /^Redis is unreachable/;
 const BACK = /^Redis is reachable again/;
-const linesMatching = (logs: LogRecord[], pattern: RegExp) =>
+const linesMatching = (logs: LogLine[], pattern: RegExp) =>
   logs.filter((record) => pattern.test(record.msg));
 
 interface LoginJson {
@@ -195,17 +191,19 @@ describe.skipIf(!rest)("an outage of a running Redis endpoint, then its recovery
   test("after: /readyz 200 again, 'reachable again' logged once, the outage logged once", async () => {
     if (!rest) throw new Error("REDIS_URL is unset");
     await rest.resume();
-    await waitFor("/readyz to pass", async () => (await readiness()).status === 200);
+    await poll("/readyz to pass", async () => (await readiness()).status === 200, {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+    });
     expect((await readiness()).body.checks.redis).toBe("ok");
     // The breaker tries Redis again after its cool-down; requests meanwhile keep working.
-    await waitFor(
+    await poll(
       "the breaker to find Redis again",
       async () => {
         expect((await me(api, kept.access_token)).status).toBe(200);
         return linesMatching(api.logs, BACK).length > 0;
       },
-      15_000,
-      100,
+      { timeoutMs: 15_000, intervalMs: 100 },
     );
     const requestsBefore = rest.requests();
     expect((await me(api, kept.access_token)).status).toBe(200);
@@ -219,12 +217,12 @@ describe.skipIf(!rest)("an outage of a running Redis endpoint, then its recovery
     if (!rest) throw new Error("REDIS_URL is unset");
     const other = await startInstance({ env: LIMITS, redis: rest, prefix });
     expectProblem(await me(api, endedDuringOutage.access_token), 401, "unauthenticated");
-    await waitFor(
+    await poll(
       "the other instance to reject it",
       async () => {
         return (await me(other, endedDuringOutage.access_token)).status === 401;
       },
-      3_000,
+      { timeoutMs: 3_000, intervalMs: 20 },
     );
     expect((await me(other, kept.access_token)).status).toBe(200);
   });

@@ -6,7 +6,7 @@ import {
 } from "../../src/core/redis/rate-limiter.ts";
 import { createRedisBreaker, createUpstashRedis } from "../../src/core/redis/upstash.ts";
 import type { RateLimiter, RateLimitRules } from "../../src/core/services/rate-limits.ts";
-import { waitFor } from "../support/instances.ts";
+import { poll } from "../support/poll.ts";
 import { deleteKeys, keyPrefix, startRedisRest } from "../support/redis.ts";
 
 /**
@@ -226,14 +226,21 @@ describe.skipIf(!rest)("HTTP Redis rate limiter (REST endpoint in front of REDIS
   test("the window slides: after a full window, room comes back, first in part", async () => {
     const limiter = make(SECOND);
     // Fill the limit at the start of a window, so the next window's weighting is visible.
-    await waitFor("the start of a 1 s window", () => Date.now() % SECOND < 300, 2_000, 5);
+    await poll("the start of a 1 s window", () => Date.now() % SECOND < 300, {
+      timeoutMs: 2_000,
+      intervalMs: 5,
+    });
     await hits(limiter, "k", 5);
     expect((await limiter.hit("transfers", "k")).allowed).toBe(false);
     let remaining = 0;
-    await waitFor("room in the window", async () => {
-      remaining = (await limiter.peek("transfers", "k")).remaining;
-      return remaining > 0;
-    });
+    await poll(
+      "room in the window",
+      async () => {
+        remaining = (await limiter.peek("transfers", "k")).remaining;
+        return remaining > 0;
+      },
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
     // The previous window still counts in part when room first comes back.
     expect(remaining).toBeGreaterThan(0);
     expect(remaining).toBeLessThan(5);

@@ -6,7 +6,7 @@ import {
   databaseRevocations,
   type SessionRevocations,
 } from "../../src/core/services/revocations.ts";
-import { waitFor } from "../support/instances.ts";
+import { poll } from "../support/poll.ts";
 import { deleteKeys, directRedis, keyPrefix, startRedisRest } from "../support/redis.ts";
 
 /**
@@ -157,9 +157,13 @@ describe.skipIf(!rest)("HTTP Redis revocations (REST endpoint in front of REDIS_
       expect(await elsewhere.check(token(session, "x", issued))).toBe("ok");
 
       await own.resume();
-      await waitFor("the revocation to reach Redis", async () => {
-        return (await elsewhere.check(token(session, "x", issued))) === "revoked";
-      });
+      await poll(
+        "the revocation to reach Redis",
+        async () => {
+          return (await elsewhere.check(token(session, "x", issued))) === "revoked";
+        },
+        { timeoutMs: 10_000, intervalMs: 20 },
+      );
       expect(await elsewhere.check(token(crypto.randomUUID(), "kate", issued))).toBe("stale");
       expect(await store.check(token(crypto.randomUUID(), "kate", issued))).toBe("stale");
     } finally {
@@ -174,11 +178,19 @@ describe.skipIf(!rest)("HTTP Redis revocations (REST endpoint in front of REDIS_
     await store.revokeSessions([session]);
     await store.markUserChanged("ivan");
     expect(await store.check(token(session, "ivan", issued))).toBe("revoked");
-    await waitFor("the revocation to expire", async () => {
-      return (await store.check(token(session, "x", issued))) === "ok";
-    });
-    await waitFor("the change to expire", async () => {
-      return (await store.check(token(crypto.randomUUID(), "ivan", issued))) === "ok";
-    });
+    await poll(
+      "the revocation to expire",
+      async () => {
+        return (await store.check(token(session, "x", issued))) === "ok";
+      },
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
+    await poll(
+      "the change to expire",
+      async () => {
+        return (await store.check(token(crypto.randomUUID(), "ivan", issued))) === "ok";
+      },
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
   });
 });

@@ -5,10 +5,11 @@ import { runMigrations } from "../../src/bun/migrate.ts";
 import { openDatabase } from "../../src/core/db/client.ts";
 import { isUnavailableError } from "../../src/core/db/errors.ts";
 import { createApp } from "../../src/core/http/app.ts";
-import { createLogger } from "../../src/core/lib/logger.ts";
 import { noJobs } from "../../src/core/services/jobs.ts";
 import { httpDepsFor } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
+import { captureLogs } from "../support/logs.ts";
+import { poll } from "../support/poll.ts";
 import { freePort } from "../support/process.ts";
 import {
   type HttpCustomer,
@@ -17,7 +18,6 @@ import {
   httpCustomer,
   httpDeposit,
   ledgerViolations,
-  until,
 } from "../support/resilience.ts";
 
 /**
@@ -107,7 +107,7 @@ describe("postgres.js when the server ends a connection", () => {
         () => undefined,
         (error: unknown) => error,
       );
-      await until("the query runs", async () => {
+      await poll("the query runs", async () => {
         // Its own statement, not the driver's set-up queries on the fresh connection.
         const [row] = await admin<{ n: number }[]>`
           select count(*)::int as n from pg_stat_activity
@@ -140,7 +140,7 @@ describe("postgres.js when the server ends a connection", () => {
         (rows) => rows[0]?.one,
         (error: unknown) => error,
       );
-      await until("the new connection waits on the lock", async () => {
+      await poll("the new connection waits on the lock", async () => {
         const [row] = await admin<{ n: number }[]>`
           select count(*)::int as n from pg_stat_activity
           where application_name = ${applicationName} and wait_event_type = 'Lock'`;
@@ -187,12 +187,7 @@ describe("postgres.js when the server ends a connection", () => {
 async function appOn(url: string, applicationName: string, options: { jobs?: boolean } = {}) {
   const { deps } = await testDatabase();
   const handle = openDatabase({ url, poolMax: 10, applicationName });
-  const logs: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    level: "warn",
-    format: "json",
-    write: (line) => logs.push(JSON.parse(line)),
-  });
+  const { logger, lines: logs } = captureLogs({ level: "warn" });
   const app = createApp(
     httpDepsFor(
       {
@@ -333,7 +328,7 @@ describe("database connections cut mid-load (pg_terminate_backend)", () => {
       for (let round = 0; round <= CUTS; round++) {
         // Serving (again), so the pool's connections are open and busy...
         okSinceCut = 0;
-        await until(`2xx again after ${round} cuts`, () => okSinceCut >= 30, {
+        await poll(`2xx again after ${round} cuts`, () => okSinceCut >= 30, {
           timeoutMs: 15_000,
         });
         // ...then cut every one of them.
@@ -457,7 +452,7 @@ function outageProbe(app: { baseUrl: string }, alice: HttpCustomer, bob: HttpCus
       expect((await httpCall(app.baseUrl, "GET", "/healthz")).status).toBe(200);
     },
     async expectRecovery(phase: string) {
-      await until(
+      await poll(
         `${phase}: a transfer succeeds again`,
         async () => {
           const reply = await sendTransfer(app.baseUrl, plan());

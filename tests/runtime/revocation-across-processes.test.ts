@@ -6,6 +6,7 @@ import path from "node:path";
 import type { Subprocess } from "bun";
 import { expectProblem } from "../support/app.ts";
 import { TEST_ENV, testDatabase } from "../support/database.ts";
+import { poll } from "../support/poll.ts";
 import {
   freePort,
   PROJECT_ROOT,
@@ -14,7 +15,7 @@ import {
   waitUntilReady,
 } from "../support/process.ts";
 import { deleteKeys, keyPrefix, startRedisRest } from "../support/redis.ts";
-import { type HttpReply, httpCall, httpExpect, until } from "../support/resilience.ts";
+import { type HttpReply, httpCall, httpExpect } from "../support/resilience.ts";
 
 /**
  * Revocations cross process boundaries, as a user meets them: two defects a black-box probe
@@ -351,7 +352,7 @@ async function stopPostmaster(dataDir: string): Promise<void> {
   const pid = await postmasterPid(dataDir);
   if (!pid || !alive(pid)) return;
   process.kill(pid, "SIGQUIT");
-  await until("the orphaned postmaster to exit", () => !alive(pid), { timeoutMs: 15_000 });
+  await poll("the orphaned postmaster to exit", () => !alive(pid), { timeoutMs: 15_000 });
 }
 
 /** Whether `pid` runs (a zombie, exited but not yet reaped, does not). */

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createConnection } from "node:net";
 import postgres from "postgres";
 import { TEST_ENV, testDatabase } from "../support/database.ts";
+import { poll } from "../support/poll.ts";
 import { freePort, type ServerProcess, startServer, waitUntilReady } from "../support/process.ts";
 import {
   type HttpCustomer,
@@ -10,7 +11,6 @@ import {
   httpCustomer,
   httpDeposit,
   ledgerViolations,
-  until,
 } from "../support/resilience.ts";
 
 /**
@@ -200,14 +200,14 @@ async function drainUnderBurst(signal: "SIGTERM" | "SIGINT", burst: number) {
           .finally(() => settled++),
       );
       // Signal mid-burst: some transfers answered already, the hot ones provably running.
-      await until("a quarter of the burst answered", () => settled >= burst / 4);
-      await until(`${HOT} transfers waiting on the locked account`, async () => {
+      await poll("a quarter of the burst answered", () => settled >= burst / 4);
+      await poll(`${HOT} transfers waiting on the locked account`, async () => {
         return (await appBackendsWaitingOnLocks(bank.sql)) >= HOT;
       });
 
       bank.server.process.kill(signal);
-      await until("the shutdown began", () => bank.server.output().includes(`received ${signal}`));
-      await until("the listener closed", async () => !(await acceptsConnections(bank.server.port)));
+      await poll("the shutdown began", () => bank.server.output().includes(`received ${signal}`));
+      await poll("the listener closed", async () => !(await acceptsConnections(bank.server.port)));
       // Draining: the blocked transfers are still running. Let them go.
       await lock.release();
       released = true;
@@ -313,7 +313,7 @@ describe("graceful shutdown of bun src/main.ts", () => {
           (reply) => reply,
           (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
         );
-        await until("the transfer waits on the locked account", async () => {
+        await poll("the transfer waits on the locked account", async () => {
           return (await appBackendsWaitingOnLocks(bank.sql)) >= 1;
         });
 
@@ -340,7 +340,7 @@ describe("graceful shutdown of bun src/main.ts", () => {
 
       // The cut transaction's server process dies once it gets the lock and finds its client
       // gone; nothing it did is committed.
-      await until("the cut transaction is gone", async () => (await appBackends(bank.sql)) === 0);
+      await poll("the cut transaction is gone", async () => (await appBackends(bank.sql)) === 0);
       const [moved] = await bank.sql<{ n: number }[]>`
         select count(*)::int as n from transfers
         where from_account_id = ${alice.accountId} or to_account_id = ${bob.accountId}`;

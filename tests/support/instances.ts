@@ -1,10 +1,10 @@
 import { type Config, loadConfig } from "../../src/core/config/config.ts";
 import { type AppType, createApp } from "../../src/core/http/app.ts";
-import { createLogger, type Logger } from "../../src/core/lib/logger.ts";
 import { pingRedis } from "../../src/core/redis/upstash.ts";
 import { buildSharedStores, type SharedStores } from "../../src/core/wiring/services.ts";
 import { type CallOptions, callOn, httpDepsFor, type Reply } from "./app.ts";
 import { TEST_ENV, type TestContext, testContext, testDatabase } from "./database.ts";
+import { captureLogs, type LogLine } from "./logs.ts";
 
 /**
  * An "instance" of the API as a deployment runs it: its own configuration, its own shared
@@ -14,30 +14,13 @@ import { TEST_ENV, type TestContext, testContext, testDatabase } from "./databas
  * proxy), so each test can be its own client.
  */
 
-export interface LogRecord {
-  level: string;
-  msg: string;
-  [field: string]: unknown;
-}
-
-/** A JSON logger whose lines are kept, parsed, in `records`. */
-export function captureLogger(): { logger: Logger; records: LogRecord[] } {
-  const records: LogRecord[] = [];
-  const logger = createLogger({
-    level: "debug",
-    format: "json",
-    write: (line) => records.push(JSON.parse(line) as LogRecord),
-  });
-  return { logger, records };
-}
-
 export interface Instance {
   app: AppType;
   config: Config;
   services: TestContext;
   stores: SharedStores;
   /** What the instance's services and stores logged. */
-  logs: LogRecord[];
+  logs: LogLine[];
   /** One request; `ip` becomes the client IP (X-Forwarded-For). */
   request<T = Record<string, unknown>>(
     method: string,
@@ -74,7 +57,7 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
   if (options.redis && !options.prefix) {
     throw new Error("an instance on Redis needs a key prefix (keyPrefix(), deleted afterwards)");
   }
-  const { logger, records } = captureLogger();
+  const { logger, lines } = captureLogs();
   const stores = buildSharedStores(config, logger);
   const services = testContext(config, database.handle.db, {
     logger,
@@ -93,7 +76,7 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
     config,
     services,
     stores,
-    logs: records,
+    logs: lines,
     request: (method, path, callOptions = {}) => requestOn(app, method, path, callOptions),
   };
 }
@@ -116,20 +99,4 @@ let ipCounter = 0;
 export function uniqueIp(): string {
   ipCounter += 1;
   return `10.${process.pid % 250}.${Math.floor(ipCounter / 250) % 250}.${(ipCounter % 250) + 1}`;
-}
-
-/** Polls `condition` until it holds; throws with `what` after `timeoutMs`. */
-export async function waitFor(
-  what: string,
-  condition: () => Promise<boolean> | boolean,
-  timeoutMs = 10_000,
-  intervalMs = 20,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(intervalMs);
-  }
 }

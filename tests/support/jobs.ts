@@ -10,7 +10,7 @@ import {
   startJobQueue,
 } from "../../src/core/jobs/boss.ts";
 import { startWorker } from "../../src/core/jobs/worker.ts";
-import { createLogger, type Logger, silentLogger } from "../../src/core/lib/logger.ts";
+import { silentLogger } from "../../src/core/lib/logger.ts";
 import { createResendMailer } from "../../src/core/mail/resend-mailer.ts";
 import { buildSharedStores } from "../../src/core/wiring/services.ts";
 import { callOn, httpDepsFor, type RequestApp } from "./app.ts";
@@ -20,48 +20,7 @@ export { callOn };
 import { TEST_CONFIG, type TestContext, testContext, testDatabase } from "./database.ts";
 import { type EmailCapture, startEmailCapture } from "./email-capture.ts";
 import { uniqueName } from "./fixtures.ts";
-
-/** Polls `condition` until it returns a truthy value (returned), or throws after `timeoutMs`. */
-export async function eventually<T>(
-  condition: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await condition();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: last });
-    }
-    await Bun.sleep(100);
-  }
-}
-
-export type LogLine = Record<string, unknown> & { level: string; msg: string };
-
-/** A real logger (debug level, JSON lines) whose lines are kept for the test to read. */
-export interface LogCapture {
-  logger: Logger;
-  lines: LogLine[];
-  /** Lines that carry `job_id` = `jobId`. */
-  forJob(jobId: string): LogLine[];
-}
-
-export function captureLogs(): LogCapture {
-  const lines: LogLine[] = [];
-  const logger = createLogger({
-    level: "debug",
-    format: "json",
-    write: (line) => lines.push(JSON.parse(line) as LogLine),
-  });
-  return { logger, lines, forJob: (jobId) => lines.filter((line) => line.job_id === jobId) };
-}
+import { captureLogs, type LogCapture } from "./logs.ts";
 
 /** A row of pg-boss's job table (the columns the tests look at). */
 export interface JobRow {

@@ -1,23 +1,9 @@
 import type postgres from "postgres";
 
 /**
- * Helpers of the shutdown and database-outage tests: polling for a condition (never a fixed
- * sleep), plain HTTP calls over a real socket, and the ledger's invariants checked in SQL.
+ * Helpers of the shutdown and database-outage tests: plain HTTP calls over a real socket, and
+ * the ledger's invariants checked in SQL (their polling is `poll`, tests/support/poll.ts).
  */
-
-/** Polls `condition` every `intervalMs` until it holds; throws `what` after `timeoutMs`. */
-export async function until(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  { timeoutMs = 20_000, intervalMs = 50 } = {},
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await Bun.sleep(intervalMs);
-  }
-}
 
 export interface HttpReply {
   status: number;
