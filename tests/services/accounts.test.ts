@@ -15,6 +15,7 @@ import {
   createUser,
   errorCode,
   fund,
+  fundedPair,
   openAccount,
   uniqueName,
 } from "../support/fixtures.ts";
@@ -187,9 +188,7 @@ describe("listAccounts (the original's TestListAccounts)", () => {
 
 describe("listEntries (the original's TestListEntries)", () => {
   test("shows the deposit and the transfer in id order, summing to the balance", async () => {
-    const a = await openAccount(deps, "USD");
-    const b = await openAccount(deps, "USD");
-    await fund(deps, a.account, 100);
+    const { from: a, to: b } = await fundedPair(deps, { currency: "USD", from: 100 });
     const { result } = await transfer(
       { ...deps, actor: a.owner },
       {
@@ -222,9 +221,7 @@ describe("listEntries (the original's TestListEntries)", () => {
   });
 
   test("pages window the statement (10 entries, page 2 of 5)", async () => {
-    const a = await openAccount(deps, "EUR");
-    const b = await openAccount(deps, "EUR");
-    await fund(deps, a.account, 100);
+    const { from: a, to: b } = await fundedPair(deps, { currency: "EUR", from: 100 });
     for (let i = 1; i <= 9; i++) {
       await transfer(
         { ...deps, actor: a.owner },

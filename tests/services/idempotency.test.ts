@@ -9,7 +9,7 @@ import {
 import { transfer } from "../../src/core/services/transfers.ts";
 import type { TestContext } from "../support/database.ts";
 import { testDatabase } from "../support/database.ts";
-import { balanceOf, fund, openAccount, uniqueName } from "../support/fixtures.ts";
+import { balanceOf, fund, fundedPair, uniqueName } from "../support/fixtures.ts";
 
 let deps: TestContext;
 beforeAll(async () => {
@@ -17,9 +17,7 @@ beforeAll(async () => {
 });
 
 async function pair(funds = 1_000) {
-  const a = await openAccount(deps, "USD");
-  const b = await openAccount(deps, "USD");
-  await fund(deps, a.account, funds);
+  const { from: a, to: b } = await fundedPair(deps, { currency: "USD", from: funds });
   const send = (amount: number, idempotencyKey?: string) =>
     transfer(
       { ...deps, actor: a.owner },

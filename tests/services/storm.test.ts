@@ -2,11 +2,10 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { inArray, or, sql } from "drizzle-orm";
 import { accounts, entries, transfers } from "../../src/core/db/schema.ts";
 import { BusinessRuleError } from "../../src/core/domain/errors.ts";
-import type { Account, Actor } from "../../src/core/domain/types.ts";
 import { transfer } from "../../src/core/services/transfers.ts";
 import type { TestContext } from "../support/database.ts";
 import { testDatabase } from "../support/database.ts";
-import { fund, openAccount } from "../support/fixtures.ts";
+import { fund, type Holder, openAccount } from "../support/fixtures.ts";
 
 let deps: TestContext;
 beforeAll(async () => {
@@ -32,7 +31,7 @@ describe("transfer storm", () => {
     const seed = Date.now() % 1_000_000;
     const rand = random(seed);
 
-    const holders: { owner: Actor; account: Account }[] = [];
+    const holders: Holder[] = [];
     for (let i = 0; i < ACCOUNTS; i++) holders.push(await openAccount(deps, "USD"));
     // Funded the only legitimate way: deposits from the treasury.
     const deposits = holders.map((h, i) => fund(deps, h.account, 1_000 + i * 100));

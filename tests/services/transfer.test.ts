@@ -11,6 +11,7 @@ import {
   createUser,
   errorCode,
   fund,
+  fundedPair,
   openAccount,
   treasuryAccount,
 } from "../support/fixtures.ts";
@@ -22,10 +23,7 @@ beforeAll(async () => {
 
 describe("transfer (the original's TestTransferTx)", () => {
   test("5 concurrent transfers of 10 each observe a distinct serialized post-state", async () => {
-    const a = await openAccount(deps, "USD");
-    const b = await openAccount(deps, "USD");
-    await fund(deps, a.account, 1_000);
-    await fund(deps, b.account, 500);
+    const { from: a, to: b } = await fundedPair(deps, { currency: "USD", from: 1_000, to: 500 });
     const start1 = await balanceOf(deps, a.account.id);
     const start2 = await balanceOf(deps, b.account.id);
 
@@ -83,9 +81,7 @@ describe("transfer (the original's TestTransferTx)", () => {
   });
 
   test("the recipient's balance is hidden from a depositor sender, shown to a banker sender", async () => {
-    const sender = await openAccount(deps, "USD");
-    const recipient = await openAccount(deps, "USD");
-    await fund(deps, sender.account, 100);
+    const { from: sender, to: recipient } = await fundedPair(deps, { currency: "USD", from: 100 });
     const { result } = await transfer(
       { ...deps, actor: sender.owner },
       {
@@ -117,10 +113,11 @@ describe("transfer (the original's TestTransferTx)", () => {
 
 describe("transfer deadlock (the original's TestTransferTxDeadlock, scaled up)", () => {
   test("100 concurrent transfers, half A→B and half B→A: none fails, balances unchanged", async () => {
-    const a = await openAccount(deps, "EUR");
-    const b = await openAccount(deps, "EUR");
-    await fund(deps, a.account, 10_000);
-    await fund(deps, b.account, 10_000);
+    const { from: a, to: b } = await fundedPair(deps, {
+      currency: "EUR",
+      from: 10_000,
+      to: 10_000,
+    });
 
     const outcomes = await Promise.allSettled(
       Array.from({ length: 100 }, (_, i) => {
@@ -244,11 +241,9 @@ describe("transfer rules, in the contract's check order", () => {
 
 describe("reading transfers", () => {
   test("visible to either side and to bankers, forbidden to others; listed by account", async () => {
-    const a = await openAccount(deps, "CAD");
-    const b = await openAccount(deps, "CAD");
+    const { from: a, to: b } = await fundedPair(deps, { currency: "CAD", from: 100 });
     const stranger = await createUser(deps);
     const banker = await createUser(deps, "banker");
-    await fund(deps, a.account, 100);
     const { result } = await transfer(
       { ...deps, actor: a.owner },
       {
@@ -297,9 +292,7 @@ describe("reading transfers", () => {
   });
 
   test("every transfer has exactly two entries that sum to zero", async () => {
-    const a = await openAccount(deps, "USD");
-    const b = await openAccount(deps, "USD");
-    await fund(deps, a.account, 50);
+    const { from: a, to: b } = await fundedPair(deps, { currency: "USD", from: 50 });
     const { result } = await transfer(
       { ...deps, actor: a.owner },
       {

@@ -29,11 +29,18 @@ export async function createUser(deps: TestContext, role: Role = "depositor"): P
   return { username, role };
 }
 
+/** An account and its owner, as `openAccount` makes them. */
+export interface Holder {
+  owner: Actor;
+  account: Account;
+}
+
+/** An account in `currency` (USD by default) for `owner`, or for a new user. */
 export async function openAccount(
   deps: TestContext,
   currency: Currency = "USD",
   owner?: Actor,
-): Promise<{ owner: Actor; account: Account }> {
+): Promise<Holder> {
   const actor = owner ?? (await createUser(deps));
   return { owner: actor, account: await createAccount({ ...deps, actor }, { currency }) };
 }
@@ -47,6 +54,21 @@ export async function fund(deps: TestContext, account: Account, amount: number):
     { ...deps, actor: banker },
     { accountId: account.id, amount, currency: account.currency },
   );
+}
+
+/**
+ * Two new owners, each with an account in `currency` (USD by default), `from`'s opened first;
+ * then `from`'s account funded with the `from` amount and `to`'s with the `to` amount (`fund`,
+ * in that order). An account given no amount is left at 0.
+ */
+export async function fundedPair(
+  deps: TestContext,
+  { currency = "USD", from, to }: { currency?: Currency; from?: number; to?: number } = {},
+): Promise<{ from: Holder; to: Holder }> {
+  const pair = { from: await openAccount(deps, currency), to: await openAccount(deps, currency) };
+  if (from !== undefined) await fund(deps, pair.from.account, from);
+  if (to !== undefined) await fund(deps, pair.to.account, to);
+  return pair;
 }
 
 export async function balanceOf(deps: TestContext, accountId: number): Promise<number> {
