@@ -7,7 +7,6 @@ import { sessions, users, verifyEmails } from "../db/schema.ts";
 import {
   BusinessRuleError,
   ConflictError,
-  ForbiddenError,
   NotFoundError,
   ValidationError,
 } from "../domain/errors.ts";
@@ -17,12 +16,11 @@ import {
   emailRule,
   fullNameRule,
   passwordRule,
-  SYSTEM_USERNAME,
   secretCodeRule,
   usernameRule,
 } from "../domain/users.ts";
 import { inTransaction, type ServiceContext, type SessionContext } from "./context.ts";
-import { isBanker } from "./policy.ts";
+import { assertCanUpdateUser, assertNotSystemUser } from "./policy.ts";
 import { assertAllowed } from "./rate-limits.ts";
 import { assertValid } from "./validation.ts";
 
@@ -118,10 +116,7 @@ export async function updateUser(
       { field: "(body)", message: "give at least one of full_name, email, password" },
     ]);
   }
-  if (actor.username !== username && !isBanker(actor)) {
-    throw new ForbiddenError("you may only update your own user");
-  }
-  if (username === SYSTEM_USERNAME) throw new ForbiddenError("the system user cannot be changed");
+  assertCanUpdateUser(actor, username);
 
   const hashedPassword =
     input.password === undefined ? undefined : await ctx.passwords.hash(input.password);
@@ -252,7 +247,7 @@ export async function verifyEmail(
 }
 
 /** Constant-time equality of two secrets of any length (compares their SHA-256 digests). */
-export function sameSecret(a: string, b: string): boolean {
+function sameSecret(a: string, b: string): boolean {
   const digest = (value: string) => createHash("sha256").update(value).digest();
   return timingSafeEqual(digest(a), digest(b));
 }
@@ -283,7 +278,7 @@ export async function grantRole(
   if (!(ROLES as readonly string[]).includes(role)) {
     throw new ValidationError([{ field: "role", message: `must be one of ${ROLES.join(", ")}` }]);
   }
-  if (username === SYSTEM_USERNAME) throw new ForbiddenError("the system user cannot be changed");
+  assertNotSystemUser(username);
   const [row] = await ctx.db
     .update(users)
     .set({ role })
