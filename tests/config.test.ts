@@ -80,11 +80,13 @@ const DEFAULTS: Config = {
   redis: undefined,
   rateLimits: {
     enabled: true,
-    loginPerUsername: { limit: 5, windowMs: 900_000 },
-    loginPerIp: { limit: 20, windowMs: 900_000 },
-    signupPerIp: { limit: 10, windowMs: 3_600_000 },
-    resendVerificationPerUser: { limit: 3, windowMs: 3_600_000 },
-    transfersPerUser: { limit: 60, windowMs: 60_000 },
+    rules: {
+      login_username: { limit: 5, windowMs: 900_000 },
+      login_ip: { limit: 20, windowMs: 900_000 },
+      signup_ip: { limit: 10, windowMs: 3_600_000 },
+      resend_verification: { limit: 3, windowMs: 3_600_000 },
+      transfers: { limit: 60, windowMs: 60_000 },
+    },
   },
 };
 
@@ -232,7 +234,7 @@ describe("loadConfig: jobs, email, Redis, rate limits, shutdown", () => {
       keyPrefix: "simplebank:",
     });
     expect(config.rateLimits.enabled).toBe(false);
-    expect(config.rateLimits.transfersPerUser).toEqual({ limit: 100, windowMs: 30_000 });
+    expect(config.rateLimits.rules.transfers).toEqual({ limit: 100, windowMs: 30_000 });
   });
 
   test("the Upstash URL and token come together", () => {

@@ -1,14 +1,33 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import type {
+  RateLimitDecision,
+  RateLimiter,
+  RateLimitName,
+  RateLimitRules,
+} from "../../src/core/domain/rate-limits.ts";
 import { silentLogger } from "../../src/core/lib/logger.ts";
 import {
   createMemoryRateLimiter,
   createRedisRateLimiter,
 } from "../../src/core/redis/rate-limiter.ts";
 import { createRedisBreaker, createUpstashRedis } from "../../src/core/redis/upstash.ts";
-import type { RateLimiter, RateLimitRules } from "../../src/core/services/rate-limits.ts";
 import { poll } from "../support/poll.ts";
 import { deleteKeys, keyPrefix, startRedisRest } from "../support/redis.ts";
 
+/**
+ * Where `key` stands against limit `name`, leaving it as it was: one hit, given back when it
+ * counted (what a "peek" would answer: `remaining` before the hit).
+ */
+async function standing(
+  limiter: RateLimiter,
+  name: RateLimitName,
+  key: string,
+): Promise<RateLimitDecision> {
+  const decision = await limiter.hit(name, key);
+  if (!decision.allowed) return decision;
+  await limiter.refund(name, key);
+  return { ...decision, remaining: decision.remaining + 1 };
+}
 /**
  * The rate limiter stores: sliding windows of `limit` requests. The in-process one with an
  * injected clock (exact answers at chosen instants); the HTTP Redis one (@upstash/ratelimit
@@ -72,28 +91,15 @@ function sharedBehaviour(make: () => RateLimiter) {
     expect((await limiter.hit("login_ip", "bob")).allowed).toBe(false);
   });
 
-  test("peek answers without counting", async () => {
-    const limiter = make();
-    for (let i = 0; i < 10; i++) {
-      expect(await limiter.peek("transfers", "dave")).toMatchObject({
-        allowed: true,
-        limit: 5,
-        remaining: 5,
-      });
-    }
-    await hits(limiter, "dave", 2);
-    expect(await limiter.peek("transfers", "dave")).toMatchObject({ allowed: true, remaining: 3 });
-    await hits(limiter, "dave", 3);
-    expect(await limiter.peek("transfers", "dave")).toMatchObject({ allowed: false, remaining: 0 });
-    expect((await limiter.hit("transfers", "dave")).allowed).toBe(false);
-  });
-
   test("reset clears one key's count, no other", async () => {
     const limiter = make();
     await hits(limiter, "erin", 5);
     await hits(limiter, "frank", 5);
     await limiter.reset("transfers", "erin");
-    expect(await limiter.peek("transfers", "erin")).toMatchObject({ allowed: true, remaining: 5 });
+    expect(await standing(limiter, "transfers", "erin")).toMatchObject({
+      allowed: true,
+      remaining: 5,
+    });
     expect(await hits(limiter, "erin", 7)).toEqual(FIVE_THEN_REFUSED);
     expect((await limiter.hit("transfers", "frank")).allowed).toBe(false);
   });
@@ -102,7 +108,10 @@ function sharedBehaviour(make: () => RateLimiter) {
     const limiter = make();
     await hits(limiter, "gina", 5);
     await limiter.refund("transfers", "gina");
-    expect(await limiter.peek("transfers", "gina")).toMatchObject({ allowed: true, remaining: 1 });
+    expect(await standing(limiter, "transfers", "gina")).toMatchObject({
+      allowed: true,
+      remaining: 1,
+    });
     expect(await hits(limiter, "gina", 2)).toEqual([
       [true, 0],
       [false, 0],
@@ -130,7 +139,10 @@ describe("in-process rate limiter", () => {
 
       // The next window has just begun: the previous 5 still count in full.
       now = 101 * SECOND;
-      expect(await store.peek("transfers", "k")).toMatchObject({ allowed: false, remaining: 0 });
+      expect(await standing(store, "transfers", "k")).toMatchObject({
+        allowed: false,
+        remaining: 0,
+      });
       // 20% in: 5 × 0.8 = 4 still count, room for 1.
       now = 101 * SECOND + 200;
       expect(await hits(store, "k", 2)).toEqual([
@@ -139,7 +151,10 @@ describe("in-process rate limiter", () => {
       ]);
       // Halfway: ⌊5 × 0.5⌋ = 2 plus this window's 1: room for 2.
       now = 101 * SECOND + 500;
-      expect(await store.peek("transfers", "k")).toMatchObject({ allowed: true, remaining: 2 });
+      expect(await standing(store, "transfers", "k")).toMatchObject({
+        allowed: true,
+        remaining: 2,
+      });
       expect(await hits(store, "k", 3)).toEqual([
         [true, 1],
         [true, 0],
@@ -147,11 +162,17 @@ describe("in-process rate limiter", () => {
       ]);
       // 90% in: ⌊5 × 0.1⌋ = 0 plus this window's 3: room for 2.
       now = 101 * SECOND + 900;
-      expect(await store.peek("transfers", "k")).toMatchObject({ allowed: true, remaining: 2 });
+      expect(await standing(store, "transfers", "k")).toMatchObject({
+        allowed: true,
+        remaining: 2,
+      });
 
       // Next window: the 3 of the window before count in full at its start.
       now = 102 * SECOND;
-      expect(await store.peek("transfers", "k")).toMatchObject({ allowed: true, remaining: 2 });
+      expect(await standing(store, "transfers", "k")).toMatchObject({
+        allowed: true,
+        remaining: 2,
+      });
       // Two idle windows later nothing counts any more.
       now = 104 * SECOND + 1;
       expect(await hits(store, "k", 6)).toEqual(FIVE_THEN_REFUSED.slice(0, 6));
@@ -162,7 +183,10 @@ describe("in-process rate limiter", () => {
       now = 200 * SECOND + 999;
       await hits(store, "k", 5);
       now = 202 * SECOND; // skipped window 201 entirely
-      expect(await store.peek("transfers", "k")).toMatchObject({ allowed: true, remaining: 5 });
+      expect(await standing(store, "transfers", "k")).toMatchObject({
+        allowed: true,
+        remaining: 5,
+      });
     });
 
     test("a refused hit is not counted", async () => {
@@ -170,7 +194,7 @@ describe("in-process rate limiter", () => {
       now = 300 * SECOND;
       await hits(store, "k", 50); // 5 counted, 45 refused
       now = 301 * SECOND + 500; // ⌊5 × 0.5⌋ = 2
-      expect(await store.peek("transfers", "k")).toMatchObject({ remaining: 3 });
+      expect(await standing(store, "transfers", "k")).toMatchObject({ remaining: 3 });
     });
   });
 });
@@ -220,7 +244,7 @@ describe.skipIf(!rest)("HTTP Redis rate limiter (REST endpoint in front of REDIS
       [true, 0],
       [false, 0],
     ]);
-    expect((await a.peek("transfers", "k")).allowed).toBe(false);
+    expect((await standing(a, "transfers", "k")).allowed).toBe(false);
   });
 
   test("the window slides: after a full window, room comes back, first in part", async () => {
@@ -236,7 +260,7 @@ describe.skipIf(!rest)("HTTP Redis rate limiter (REST endpoint in front of REDIS
     await poll(
       "room in the window",
       async () => {
-        remaining = (await limiter.peek("transfers", "k")).remaining;
+        remaining = (await standing(limiter, "transfers", "k")).remaining;
         return remaining > 0;
       },
       { timeoutMs: 10_000, intervalMs: 20 },

@@ -1,14 +1,13 @@
 import { z } from "zod";
 import {
-  ConfigError,
   type ConfigProblem,
-  emptyAsUnset,
+  type Environment,
   integer,
   logLevel,
   nodeEnv,
-  problemsOf,
-} from "../../src/core/config/config.ts";
-import { parseRedisUrl, type RedisServer, RedisUrlError } from "./redis-url.ts";
+  parseEnvironment,
+} from "../../src/core/config/environment.ts";
+import { parseRedisUrl, RedisUrlError } from "./redis-url.ts";
 
 /**
  * Configuration of the Upstash-compatible REST endpoint (`bun run redis:rest`), a development
@@ -21,47 +20,44 @@ import { parseRedisUrl, type RedisServer, RedisUrlError } from "./redis-url.ts";
  * production.
  */
 export const DEVELOPMENT_REDIS_REST_TOKEN = "local-dev-token";
-export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 
-const redisUrl = z.preprocess(
-  emptyAsUnset,
-  z
-    .string()
-    .default(DEFAULT_REDIS_URL)
-    .transform((value, ctx) => {
-      try {
-        return parseRedisUrl(value);
-      } catch (error) {
-        if (!(error instanceof RedisUrlError)) throw error;
-        ctx.addIssue({ code: "custom", message: error.message });
-        return z.NEVER;
-      }
-    }),
-);
+const schema = z
+  .object({
+    NODE_ENV: nodeEnv,
+    /** The Redis the endpoint fronts. */
+    REDIS_URL: z
+      .string()
+      .default(DEFAULT_REDIS_URL)
+      .transform((value, ctx) => {
+        try {
+          return parseRedisUrl(value);
+        } catch (error) {
+          if (!(error instanceof RedisUrlError)) throw error;
+          ctx.addIssue({ code: "custom", message: error.message });
+          return z.NEVER;
+        }
+      }),
+    REDIS_REST_HOST: z.string().default("127.0.0.1"),
+    REDIS_REST_PORT: integer(0, 65535, 8079),
+    REDIS_REST_TOKEN: z
+      .string()
+      .regex(/^\S+$/, { error: "must not contain spaces" })
+      .default(DEVELOPMENT_REDIS_REST_TOKEN),
+    LOG_LEVEL: logLevel,
+  })
+  .transform((e) => ({
+    nodeEnv: e.NODE_ENV,
+    redis: e.REDIS_URL,
+    host: e.REDIS_REST_HOST,
+    port: e.REDIS_REST_PORT,
+    token: e.REDIS_REST_TOKEN,
+    logLevel: e.LOG_LEVEL,
+  }));
 
-const schema = z.object({
-  NODE_ENV: nodeEnv,
-  REDIS_URL: redisUrl,
-  REDIS_REST_HOST: z.preprocess(emptyAsUnset, z.string().default("127.0.0.1")),
-  REDIS_REST_PORT: integer(0, 65535, 8079),
-  REDIS_REST_TOKEN: z.preprocess(
-    emptyAsUnset,
-    z.string().regex(/^\S+$/, { error: "must not contain spaces" }).optional(),
-  ),
-  LOG_LEVEL: logLevel,
-});
+export type RedisRestConfig = z.output<typeof schema>;
 
-export interface RedisRestConfig {
-  nodeEnv: "development" | "production" | "test";
-  /** The Redis the endpoint fronts. */
-  redis: RedisServer;
-  host: string;
-  port: number;
-  token: string;
-  logLevel: "debug" | "info" | "warn" | "error";
-}
-
-function productionProblems(env: Record<string, string | undefined>): ConfigProblem[] {
+function productionProblems(env: Environment): ConfigProblem[] {
   if (env.NODE_ENV !== "production") return [];
   if (env.REDIS_REST_TOKEN && env.REDIS_REST_TOKEN !== DEVELOPMENT_REDIS_REST_TOKEN) return [];
   return [
@@ -73,20 +69,6 @@ function productionProblems(env: Record<string, string | undefined>): ConfigProb
 }
 
 /** Parses the environment; throws one `ConfigError` naming every bad variable. */
-export function loadRedisRestConfig(env: Record<string, string | undefined>): RedisRestConfig {
-  const parsed = schema.safeParse(env);
-  const problems = problemsOf(parsed.error);
-  for (const problem of productionProblems(env)) {
-    if (!problems.some((p) => p.variable === problem.variable)) problems.push(problem);
-  }
-  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  const e = parsed.data;
-  return {
-    nodeEnv: e.NODE_ENV,
-    redis: e.REDIS_URL,
-    host: e.REDIS_REST_HOST,
-    port: e.REDIS_REST_PORT,
-    token: e.REDIS_REST_TOKEN ?? DEVELOPMENT_REDIS_REST_TOKEN,
-    logLevel: e.LOG_LEVEL,
-  };
+export function loadRedisRestConfig(env: Environment): RedisRestConfig {
+  return parseEnvironment(schema, env, [productionProblems]);
 }

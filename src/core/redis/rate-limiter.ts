@@ -5,7 +5,7 @@ import type {
   RateLimiter,
   RateLimitName,
   RateLimitRules,
-} from "../services/rate-limits.ts";
+} from "../domain/rate-limits.ts";
 import type { RedisBreaker } from "./upstash.ts";
 
 /** Sliding-window limits in HTTP Redis (@upstash/ratelimit), shared by every instance. */
@@ -62,22 +62,6 @@ export function createRedisRateLimiter(options: {
           limit: result.limit,
           remaining: result.remaining,
           resetAt: result.reset,
-        };
-      } catch (error) {
-        breaker.failed(error, `rate limit ${name}`);
-        return open(name);
-      }
-    },
-    async peek(name, key) {
-      if (!breaker.available()) return open(name);
-      try {
-        const { remaining, reset } = await limiterFor(name).getRemaining(key);
-        breaker.succeeded();
-        return {
-          allowed: remaining > 0,
-          limit: options.rules[name].limit,
-          remaining,
-          resetAt: reset,
         };
       } catch (error) {
         breaker.failed(error, `rate limit ${name}`);
@@ -151,12 +135,6 @@ export function createMemoryRateLimiter(
       if (allowed) entry.count += 1;
       const remaining = Math.max(0, limit - used - (allowed ? 1 : 0));
       return { allowed, limit, remaining, resetAt };
-    },
-    async peek(name, key) {
-      const { limit } = rules[name];
-      const { used, resetAt } = windowOf(name, key);
-      const remaining = Math.max(0, limit - used);
-      return { allowed: used + 1 <= limit, limit, remaining, resetAt };
     },
     async reset(name, key) {
       windows.delete(`${name}\u0000${key}`);

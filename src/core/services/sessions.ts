@@ -11,9 +11,10 @@ import type {
   Role,
   TokenPair,
 } from "../domain/types.ts";
-import { passwordRule, SYSTEM_USERNAME, usernameRule } from "../domain/users.ts";
+import { passwordRule, usernameRule } from "../domain/users.ts";
 import { inTransaction, type ServiceContext, type SessionContext } from "./context.ts";
-import { assertAllowed, type RateLimitName } from "./rate-limits.ts";
+import { isSystemUser } from "./policy.ts";
+import { assertAllowed, type LimitedOperation, OPERATION_LIMITS } from "./rate-limits.ts";
 import { toUser } from "./users.ts";
 import { assertValid } from "./validation.ts";
 
@@ -41,7 +42,7 @@ function dummyHash(passwords: PasswordHasher): Promise<string> {
 }
 
 /** Hashes a refresh token for storage (tokens are long and random: no salt needed). */
-export function hashToken(token: string): string {
+function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
@@ -74,7 +75,7 @@ export async function login(
   }
 
   const [row] = await ctx.db.select().from(users).where(eq(users.username, input.username));
-  if (!row || row.username === SYSTEM_USERNAME) {
+  if (!row || isSystemUser(row.username)) {
     await ctx.passwords.verify(input.password, await dummyHash(ctx.passwords));
     throw INVALID_CREDENTIALS();
   }
@@ -181,20 +182,21 @@ export async function logout(ctx: SessionContext): Promise<void> {
  * case): a genuine, current access token whose session has not been revoked. The token is
  * verified locally; whether its session was revoked, or the user's role changed since, is ONE
  * round trip: to Redis when configured (the same round trip also counts the caller against
- * `rateLimit` when the operation has one), otherwise, or while Redis cannot answer, to the
+ * the limit of `operation`, OPERATION_LIMITS, when it has one), otherwise, or while Redis cannot answer, to the
  * database (the session row and the user's current role, one indexed read). Either way every
  * instance, restart and isolate agrees.
  */
 export async function authenticate(
   ctx: ServiceContext,
   authorization: string | undefined,
-  options: { rateLimit?: RateLimitName } = {},
+  options: { operation?: LimitedOperation } = {},
 ): Promise<AuthenticatedActor> {
   const token = bearerToken(authorization);
   const payload = await verifiedPayload(ctx, token, "access");
+  const limit = options.operation ? OPERATION_LIMITS[options.operation] : undefined;
   const [status, decision] = await Promise.all([
     ctx.revocations.check(payload),
-    options.rateLimit ? ctx.limiter.hit(options.rateLimit, payload.username) : undefined,
+    limit ? ctx.limiter.hit(limit, payload.username) : undefined,
   ]);
   const verdict = status === "unknown" ? await sessionVerdict(ctx, payload) : status;
   if (verdict === "revoked") {

@@ -2,14 +2,17 @@ import type { Redis } from "@upstash/redis";
 import { type Bcrypt, createPasswordHasher } from "../auth/password.ts";
 import { createTokenMaker } from "../auth/tokens.ts";
 import type { Config } from "../config/config.ts";
+import { type Clock, systemClock } from "../domain/clock.ts";
+import type { RateLimiter } from "../domain/rate-limits.ts";
+import type { SessionRevocations } from "../domain/revocations.ts";
 import type { Logger } from "../lib/logger.ts";
 import { createMemoryRateLimiter, createRedisRateLimiter } from "../redis/rate-limiter.ts";
 import { createRedisRevocations } from "../redis/revocations.ts";
 import { createRedisBreaker, createUpstashRedis } from "../redis/upstash.ts";
-import { type Clock, type Services, systemClock } from "../services/context.ts";
+import type { Services } from "../services/context.ts";
 import { type JobQueue, noJobs } from "../services/jobs.ts";
-import { noRateLimits, type RateLimiter, type RateLimitRules } from "../services/rate-limits.ts";
-import { databaseRevocations, type SessionRevocations } from "../services/revocations.ts";
+import { noRateLimits } from "../services/rate-limits.ts";
+import { databaseRevocations } from "../services/revocations.ts";
 
 /**
  * The stores every instance shares: HTTP Redis when configured. Without it, revocations are
@@ -23,23 +26,12 @@ export interface SharedStores {
   revocations: SessionRevocations;
 }
 
-export function rateLimitRules(config: Config): RateLimitRules {
-  const limits = config.rateLimits;
-  return {
-    login_username: limits.loginPerUsername,
-    login_ip: limits.loginPerIp,
-    signup_ip: limits.signupPerIp,
-    resend_verification: limits.resendVerificationPerUser,
-    transfers: limits.transfersPerUser,
-  };
-}
-
 export function buildSharedStores(
   config: Config,
   logger: Logger,
   options: { redisAutoPipelining?: boolean } = {},
 ): SharedStores {
-  const rules = rateLimitRules(config);
+  const { rules } = config.rateLimits;
   if (!config.redis) {
     logger.warn(
       "no Redis configured (UPSTASH_REDIS_REST_URL): token revocations are read from the database; rate limits count in this process only, which suits a single instance",

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth, requireAuthLimitedBy } from "../../middleware/require-auth.ts";
+import { requireAuth, requireAuthFor } from "../../middleware/require-auth.ts";
 import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
 import {
   IdempotencyHeaders,
@@ -30,7 +30,7 @@ export const createTransfer = createRoute({
     "With `Idempotency-Key`: the same key and body replay the first result (201 with `Idempotent-Replayed: true`); the same key with another body is 422 `idempotency_key_reused`; while the first is still running, 409 `idempotency_in_progress`.",
   ].join("\n"),
   security,
-  middleware: requireAuthLimitedBy("transfers"),
+  middleware: requireAuthFor("transfer"),
   request: { headers: IdempotencyHeaders, ...jsonBody(TransferBody) },
   responses: {
     201: {

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { requireAuth, requireAuthLimitedBy } from "../../middleware/require-auth.ts";
+import { requireAuth, requireAuthFor } from "../../middleware/require-auth.ts";
 import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
 import {
   CreateUserBody,
@@ -38,7 +38,7 @@ export const resendVerification = createRoute({
   description:
     "Queues a new verification email to the caller's current address. Rate limited per user; 422 `already_verified` when the address is verified.",
   security,
-  middleware: requireAuthLimitedBy("resend_verification"),
+  middleware: requireAuthFor("resend_verification"),
   responses: {
     202: json(ResendVerificationResultSchema, "The email is queued"),
     ...problems(...AUTH_PROBLEMS, 422, 429),
