@@ -56,12 +56,6 @@ const url = new URL(adminUrl);
 url.pathname = `/${dbName}`;
 const databaseUrl = url.toString();
 
-const freePort = () => {
-  const server = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = server.port ?? 0;
-  server.stop(true);
-  return port;
-};
 const stats = (samples: number[]) => {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -86,7 +80,7 @@ try {
     const started = performance.now();
     const worker = await startLocalWorker(bundle, {
       bindings,
-      port: freePort(),
+      port: 0,
       captureOutput: true,
     });
     const res = await fetch(`${worker.url}/healthz`);
@@ -95,7 +89,7 @@ try {
     await worker.stop();
     const fresh = await startLocalWorker(bundle, {
       bindings,
-      port: freePort(),
+      port: 0,
       captureOutput: true,
     });
     const readyStarted = performance.now();
@@ -121,7 +115,7 @@ try {
   const bunServer = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
   const worker = await startLocalWorker(bundle, {
     bindings,
-    port: freePort(),
+    port: 0,
     captureOutput: true,
   });
 

@@ -8,11 +8,11 @@
 
 import { connectDatabase } from "./bun/database.ts";
 import { loadConfigOrExit } from "./bun/startup.ts";
+import { systemClock } from "./core/domain/clock.ts";
 import { DomainError } from "./core/domain/errors.ts";
 import { ROLES, type Role } from "./core/domain/types.ts";
 import { startJobQueue } from "./core/jobs/boss.ts";
 import { loggerFor } from "./core/lib/logger.ts";
-import { systemClock } from "./core/services/context.ts";
 import { pruneIdempotencyKeys } from "./core/services/idempotency.ts";
 import { grantRole } from "./core/services/users.ts";
 import { buildSharedStores } from "./core/wiring/services.ts";

@@ -3,7 +3,7 @@ import path from "node:path";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import type { DatabaseHandle } from "../core/db/client.ts";
 
-export const MIGRATIONS_FOLDER = path.resolve(import.meta.dir, "../../drizzle");
+const MIGRATIONS_FOLDER = path.resolve(import.meta.dir, "../../drizzle");
 
 /**
  * Key of the session-level advisory lock that serialises migrations, so several instances

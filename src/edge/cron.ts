@@ -10,7 +10,7 @@ import type { Mailer } from "../core/mail/mailer.ts";
  * invocation (every minute). Well inside a scheduled event's wall-clock limit; what bounds the
  * work in practice is the plan's CPU time (the jobs themselves mostly wait on I/O).
  */
-export const CRON_BUDGET_MS = 20_000;
+const CRON_BUDGET_MS = 20_000;
 
 /** How often an idle worker looks for jobs here. */
 const POLLING_INTERVAL_SECONDS = 0.5;

@@ -13,7 +13,7 @@ import {
   type TokenPayload,
   type TokenRequest,
 } from "../../src/core/auth/tokens.ts";
-import type { Clock } from "../../src/core/services/context.ts";
+import type { Clock } from "../../src/core/domain/clock.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -2,13 +2,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import type { Database, Transaction } from "../../src/core/db/client.ts";
 import { PG, postgresError } from "../../src/core/db/errors.ts";
-import {
-  accounts,
-  entries,
-  idempotencyKeys,
-  transfers,
-  users,
-} from "../../src/core/db/schema.ts";
+import { accounts, entries, idempotencyKeys, transfers, users } from "../../src/core/db/schema.ts";
 import { MAX_AMOUNT, MAX_BALANCE } from "../../src/core/domain/money.ts";
 import type { Actor } from "../../src/core/domain/types.ts";
 import type { TestContext } from "../support/database.ts";

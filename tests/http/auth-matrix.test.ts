@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createTokenMaker } from "../../src/core/auth/tokens.ts";
-import { systemClock } from "../../src/core/services/context.ts";
+import { systemClock } from "../../src/core/domain/clock.ts";
 import { grantRole } from "../../src/core/services/users.ts";
 import {
   type AccountJson,

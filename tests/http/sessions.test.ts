@@ -7,8 +7,8 @@ import { createTokenMaker } from "../../src/core/auth/tokens.ts";
 import { loadConfig } from "../../src/core/config/config.ts";
 import type { Database } from "../../src/core/db/client.ts";
 import { sessions } from "../../src/core/db/schema.ts";
+import { systemClock } from "../../src/core/domain/clock.ts";
 import { createApp } from "../../src/core/http/app.ts";
-import { systemClock } from "../../src/core/services/context.ts";
 import {
   call,
   callOn,

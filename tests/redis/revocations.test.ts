@@ -1,11 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import type { SessionRevocations } from "../../src/core/domain/revocations.ts";
 import { silentLogger } from "../../src/core/lib/logger.ts";
 import { createRedisRevocations } from "../../src/core/redis/revocations.ts";
 import { createRedisBreaker, createUpstashRedis } from "../../src/core/redis/upstash.ts";
-import {
-  databaseRevocations,
-  type SessionRevocations,
-} from "../../src/core/services/revocations.ts";
+import { databaseRevocations } from "../../src/core/services/revocations.ts";
 import { poll } from "../support/poll.ts";
 import { deleteKeys, directRedis, keyPrefix, startRedisRest } from "../support/redis.ts";
 

@@ -12,12 +12,12 @@ import { inflateSync } from "node:zlib";
  * finds none.
  */
 
-export const INSTALL_HINT =
+const INSTALL_HINT =
   "headless Chromium not found: install it with `apt-get install -y chromium` (as root or " +
   "with sudo, on Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome binary";
 
 /** CHROMIUM_PATH, else the first Chromium or Chrome on PATH. */
-export function findChromium(): string | undefined {
+function findChromium(): string | undefined {
   const fromEnv = process.env.CHROMIUM_PATH;
   if (fromEnv) return fromEnv;
   for (const name of ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]) {
@@ -188,7 +188,7 @@ export function decodePng(bytes: Uint8Array): Png {
  * How many sampled pixels (every other one, both ways) are within 6 of each named colour, and
  * how many were sampled: enough to tell a rendered page from a blank or unstyled one.
  */
-export function countColours<Name extends string>(
+function countColours<Name extends string>(
   png: Png,
   palette: Record<Name, [number, number, number]>,
 ): { counts: Record<Name, number>; sampled: number } {

@@ -6,7 +6,6 @@ import { type ConnectionGate, startConnectionGate } from "../../tools/edge/conne
 import { type LocalWorker, startLocalWorker } from "../../tools/edge/workerd.ts";
 import { TEST_ENV, testDatabase } from "./database.ts";
 import type { EmailCapture } from "./email-capture.ts";
-import { freePort } from "./process.ts";
 
 /**
  * The Cloudflare Worker under test, in workerd itself: the bundle `bun run build:edge` makes,
@@ -19,7 +18,7 @@ import { freePort } from "./process.ts";
 
 export const TEST_APP_BASE_URL = "https://bank.example.test";
 export const TEST_EMAIL_FROM = "Simple Bank <no-reply@bank.example.test>";
-export const TEST_RESEND_KEY = "re_test_edge";
+const TEST_RESEND_KEY = "re_test_edge";
 
 /** Connections the Worker instances of a run may hold to the database at once. */
 const GATE_CONNECTIONS = 30;
@@ -86,7 +85,8 @@ export async function startEdge(options: EdgeOptions = {}): Promise<LocalWorker>
   Object.assign(bindings, options.env);
   const worker = await startLocalWorker(await edgeBundle(), {
     bindings,
-    port: await freePort(),
+    // workerd picks the port itself: no window in which another process could take it.
+    port: 0,
     captureOutput: true,
   });
   running.add(worker);

@@ -29,7 +29,7 @@ export interface CapturedRequest {
 }
 
 /** The fields the resend SDK sends for `emails.send` (only what the tests look at is typed). */
-export interface EmailBody {
+interface EmailBody {
   from?: string;
   to?: string[];
   subject?: string;

@@ -82,7 +82,7 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
 }
 
 /** `callOn` (tests/support/app.ts) with an optional client IP (X-Forwarded-For). */
-export function requestOn<T = Record<string, unknown>>(
+function requestOn<T = Record<string, unknown>>(
   app: AppType,
   method: string,
   path: string,

@@ -48,7 +48,7 @@ export async function ledgerRowsTouching(
 }
 
 /** Field names of a validation problem, sorted. */
-export function fieldsOf(reply: Reply): string[] {
+function fieldsOf(reply: Reply): string[] {
   const errors = (reply.body as { errors?: { field: string }[] }).errors ?? [];
   return errors.map((e) => e.field).sort();
 }

@@ -9,18 +9,18 @@ import { gzipSync } from "bun";
  */
 
 export const PROJECT_ROOT = path.resolve(import.meta.dir, "../..");
-export const BUNDLE_DIR = path.join(PROJECT_ROOT, "dist/edge");
+const BUNDLE_DIR = path.join(PROJECT_ROOT, "dist/edge");
 const WRANGLER = path.join(PROJECT_ROOT, "node_modules/wrangler/bin/wrangler.js");
 
 /** wrangler without a network: no metrics, error reports, banner or update check. */
-export const OFFLINE_WRANGLER_ENV = {
+const OFFLINE_WRANGLER_ENV = {
   WRANGLER_SEND_METRICS: "false",
   WRANGLER_SEND_ERROR_REPORTS: "false",
   WRANGLER_HIDE_BANNER: "true",
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
 };
 
-export interface BundleModule {
+interface BundleModule {
   /** Relative to the bundle's folder. */
   path: string;
   type: "ESModule" | "Text";
@@ -59,7 +59,7 @@ export async function buildBundle(dir = BUNDLE_DIR): Promise<Bundle> {
 }
 
 /** The bundle already in `dir` (default dist/edge). */
-export async function readBundle(dir = BUNDLE_DIR): Promise<Bundle> {
+async function readBundle(dir = BUNDLE_DIR): Promise<Bundle> {
   const files = (await readdir(dir)).filter((name) => /\.(js|mjs|css)$/.test(name));
   const modules: BundleModule[] = [];
   for (const name of files) {

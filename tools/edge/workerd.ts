@@ -35,7 +35,7 @@ interface WranglerSettings {
   triggers: { crons: string[] };
 }
 
-export async function wranglerSettings(): Promise<WranglerSettings> {
+async function wranglerSettings(): Promise<WranglerSettings> {
   const text = await Bun.file(path.join(PROJECT_ROOT, "wrangler.toml")).text();
   return Bun.TOML.parse(text) as WranglerSettings;
 }

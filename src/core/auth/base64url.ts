@@ -17,7 +17,7 @@ export function base64UrlEncode(bytes: Uint8Array): string {
 }
 
 /** The bytes of a canonical unpadded base64url string, or undefined for anything else. */
-export function base64UrlDecodeStrict(text: string): Uint8Array | undefined {
+function base64UrlDecodeStrict(text: string): Uint8Array | undefined {
   if (!BASE64URL.test(text) || text.length % 4 === 1) return undefined;
   let binary: string;
   try {

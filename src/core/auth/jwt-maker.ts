@@ -14,7 +14,7 @@ import {
 import { TokenError, type TokenMaker, type TokenPayload } from "./token-maker.ts";
 
 /** HS256 keys: at least 32 bytes (as the original's `minSecretKeySize`). */
-export const JWT_MIN_KEY_BYTES = 32;
+const JWT_MIN_KEY_BYTES = 32;
 
 /** Compact JWS: three non-empty base64url segments (so `alg: none`'s empty signature fails). */
 const COMPACT_JWS = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;

@@ -13,7 +13,7 @@ import {
 import { TokenError, type TokenMaker, type TokenPayload } from "./token-maker.ts";
 
 /** PASETO v4.local keys are exactly 32 bytes. */
-export const PASETO_KEY_BYTES = 32;
+const PASETO_KEY_BYTES = 32;
 
 /** `v4.local.` + one base64url segment; we never write a footer, so we accept none. */
 const PASETO_V4_LOCAL = /^v4\.local\.([A-Za-z0-9_-]+)$/;

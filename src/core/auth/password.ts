@@ -7,8 +7,8 @@ export { MAX_PASSWORD_BYTES, passwordByteLength } from "../domain/users.ts";
 export type { PasswordHasher } from "./password-hasher.ts";
 
 /** bcrypt's cost range (log2 of the rounds). */
-export const MIN_BCRYPT_COST = 4;
-export const MAX_BCRYPT_COST = 31;
+const MIN_BCRYPT_COST = 4;
+const MAX_BCRYPT_COST = 31;
 
 /** `$2a$`, `$2b$` or `$2y$`, a two-digit cost, 22 characters of salt and 31 of hash. */
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;

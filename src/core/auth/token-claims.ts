@@ -1,6 +1,6 @@
 import { z } from "zod";
+import type { Clock } from "../domain/clock.ts";
 import { ROLES } from "../domain/types.ts";
-import type { Clock } from "../services/context.ts";
 import { TokenError, type TokenPayload, type TokenRequest } from "./token-maker.ts";
 
 /** What both token makers are built from. */
@@ -28,7 +28,7 @@ export const MAX_TOKEN_LENGTH = 4096;
 const timestamp = z.iso.datetime();
 
 /** The custom claims both formats carry (see token-maker.ts). Unknown claims are ignored. */
-export const wireClaimsSchema = z.object({
+const wireClaimsSchema = z.object({
   id: z.uuid(),
   sid: z.uuid(),
   username: z.string().min(1).max(100),

@@ -9,7 +9,7 @@ import type { Role } from "../domain/types.ts";
  * `issued_at`, `expired_at` (RFC 3339, UTC). Each implementation may add its format's
  * standard time claims (`iat`, `nbf`, `exp`) and must then agree with the custom ones.
  */
-export type TokenType = "access" | "refresh";
+type TokenType = "access" | "refresh";
 
 export interface TokenPayload {
   id: string;

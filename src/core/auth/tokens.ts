@@ -10,7 +10,6 @@ export {
   type TokenMaker,
   type TokenPayload,
   type TokenRequest,
-  type TokenType,
 } from "./token-maker.ts";
 export { createJwtMaker, createPasetoMaker };
 

@@ -14,7 +14,7 @@ export interface MigrationStatus {
   applied: number;
 }
 
-export const SHIPPED_MIGRATIONS = journal.entries.length;
+const SHIPPED_MIGRATIONS = journal.entries.length;
 
 export async function migrationStatus(db: Database | Transaction): Promise<MigrationStatus> {
   const [table] = await db.execute<{ exists: boolean }>(

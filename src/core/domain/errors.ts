@@ -8,7 +8,6 @@ import { type CodeOfKind, type ErrorCode, type ErrorKind, kindOf } from "./error
 export {
   type CodeOfKind,
   ERROR_CODES,
-  ERROR_KINDS,
   type ErrorCode,
   type ErrorKind,
 } from "./error-codes.ts";

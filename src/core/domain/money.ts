@@ -7,7 +7,7 @@ import { expected } from "./messages.ts";
  * balance may grow while `number` stays exact.
  */
 
-export const CURRENCIES = ["USD", "EUR", "CAD"] as const;
+const CURRENCIES = ["USD", "EUR", "CAD"] as const;
 export type Currency = (typeof CURRENCIES)[number];
 
 /** Largest amount of one transfer (contract: 1 .. 1_000_000_000_000 minor units). */

@@ -19,7 +19,7 @@ export function createRouter() {
 export type AppRouteHandler<R extends RouteConfig, E extends AppEnv = AppEnv> = RouteHandler<R, E>;
 
 /** One violation per field, named as the client sent it (dotted path for nested fields). */
-export function violationsOf(error: ZodError, target: string): FieldViolation[] {
+function violationsOf(error: ZodError, target: string): FieldViolation[] {
   const byField = new Map<string, string>();
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {

@@ -34,7 +34,7 @@ export interface HttpDeps {
   docsAssets: DocsAssets;
 }
 
-export interface AppVariables {
+interface AppVariables {
   requestId: string;
   deps: HttpDeps;
   /** This request's service context: its database handle, and a logger carrying its id. */

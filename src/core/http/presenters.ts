@@ -15,7 +15,7 @@ import type {
  */
 
 /** RFC 3339 in UTC with `Z`, fractional seconds only when present (as Go's RFC3339Nano). */
-export function timestamp(date: Date): string {
+function timestamp(date: Date): string {
   return date
     .toISOString()
     .replace(/\.0+Z$/, "Z")
@@ -45,7 +45,7 @@ export function accountJson(account: Account) {
 }
 
 /** An account whose balance the caller may not see (a transfer's recipient): no `balance`. */
-export function accountViewJson(account: AccountView) {
+function accountViewJson(account: AccountView) {
   return {
     id: account.id,
     owner: account.owner,

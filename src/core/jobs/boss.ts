@@ -76,7 +76,7 @@ export async function startJobQueue(options: {
 }
 
 /** The services' JobQueue on pg-boss: `send` runs on the caller's transaction. */
-export function createJobQueue(boss: PgBoss): JobQueue {
+function createJobQueue(boss: PgBoss): JobQueue {
   return {
     async enqueueVerifyEmail(tx: Transaction, job: { username: string }) {
       await boss.send(QUEUES.sendVerifyEmail, job, { db: jobDatabase(tx) });
@@ -129,7 +129,7 @@ export async function attachJobQueue(db: Db, logger: Logger): Promise<PgBoss> {
 }
 
 /** Stops an attached pg-boss at once (it has nothing running); the connection stays the caller's. */
-export function detachJobQueue(boss: PgBoss): Promise<void> {
+function detachJobQueue(boss: PgBoss): Promise<void> {
   return boss.stop({ graceful: false, close: false });
 }
 

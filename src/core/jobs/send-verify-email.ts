@@ -16,7 +16,7 @@ import { verificationEmail, verificationLink } from "../mail/verification-email.
  * provider drops a duplicate when an attempt died after sending.
  */
 
-export const VerifyEmailPayload = z.strictObject({ username: usernameRule });
+const VerifyEmailPayload = z.strictObject({ username: usernameRule });
 
 export interface VerifyEmailJobDeps {
   db: Database;

@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis";
-import type { RevocationStatus, SessionRevocations } from "../services/revocations.ts";
+import type { RevocationStatus, SessionRevocations } from "../domain/revocations.ts";
 import type { RedisBreaker } from "./upstash.ts";
 
 /**

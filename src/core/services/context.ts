@@ -3,18 +3,13 @@ import type { PasswordHasher } from "../auth/password-hasher.ts";
 import type { TokenMaker } from "../auth/token-maker.ts";
 import type { Database, Transaction } from "../db/client.ts";
 import { isRetryableTransactionError } from "../db/errors.ts";
+import type { Clock } from "../domain/clock.ts";
+import type { RateLimiter } from "../domain/rate-limits.ts";
+import type { SessionRevocations } from "../domain/revocations.ts";
 import type { Actor, AuthenticatedActor } from "../domain/types.ts";
 import type { Logger } from "../lib/logger.ts";
 import { sleep } from "../lib/sleep.ts";
 import type { JobQueue } from "./jobs.ts";
-import type { RateLimiter } from "./rate-limits.ts";
-import type { SessionRevocations } from "./revocations.ts";
-
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
 
 /**
  * What the services are built from, once per process (Bun) or per isolate (Worker), and shared

@@ -3,7 +3,7 @@ import { withTimeout } from "../lib/with-timeout.ts";
 import type { ServiceContext } from "./context.ts";
 
 /** `pending`: the database answers but is behind this build's migrations. */
-export type CheckStatus = "ok" | "failing" | "pending";
+type CheckStatus = "ok" | "failing" | "pending";
 
 export interface Readiness {
   ready: boolean;

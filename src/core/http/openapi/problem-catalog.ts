@@ -19,7 +19,7 @@ export function problemEntry(code: ErrorCode): ProblemEntry {
 }
 
 /** Every code, by status, then in the table's order. */
-export function problemCatalog(): ProblemEntry[] {
+function problemCatalog(): ProblemEntry[] {
   return ERROR_CODES.map(problemEntry).sort((a, b) => a.status - b.status);
 }
 

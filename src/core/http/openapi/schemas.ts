@@ -43,7 +43,7 @@ const Timestamp = z
 const Id = (description: string) =>
   z.number().int().min(1).openapi({ description, example: 42, minimum: 1, maximum: MAX_ID });
 
-export const Username = documentable(usernameRule).openapi({
+const Username = documentable(usernameRule).openapi({
   pattern: "^[a-z0-9_]{3,100}$",
   example: "alice",
   description: "3 to 100 lowercase letters, digits or underscores",
@@ -296,7 +296,7 @@ export const AccountSchema = z
   })
   .openapi("Account");
 
-export const AccountViewSchema = AccountSchema.extend({
+const AccountViewSchema = AccountSchema.extend({
   balance: AccountSchema.shape.balance.optional().openapi({
     description: "Shown only to the account's owner or a banker",
   }),
