@@ -1,84 +1,10 @@
 /**
  * The Bun server (`bun run start`) and, under `bun --watch`, the development server (`bun run
  * dev`): config → database (DATABASE_URL or embedded) → migrations → job queue (and its worker,
- * unless WORKER_ENABLED=false) → HTTP. SIGTERM / SIGINT shut down gracefully.
+ * unless WORKER_ENABLED=false) → HTTP. SIGTERM / SIGINT shut down gracefully. The compiled
+ * binary (src/binary.ts) serves through the same function (src/bun/server.ts).
  */
-import { bunBcrypt } from "./bun/bcrypt.ts";
-import { bunConnectionIp } from "./bun/connection-ip.ts";
-import { connectDatabase } from "./bun/database.ts";
-import { docsAssets } from "./bun/docs-assets.ts";
-import { stopHttpServer } from "./bun/shutdown.ts";
-import { isWatchReload, loadConfigOrExit, onShutdownSignal } from "./bun/startup.ts";
-import { createApp } from "./core/http/app.ts";
-import { startJobQueue } from "./core/jobs/boss.ts";
-import { startWorker } from "./core/jobs/worker.ts";
-import { loggerFor } from "./core/lib/logger.ts";
-import { buildHttpDeps } from "./core/wiring/http.ts";
-import { buildMailer } from "./core/wiring/mailer.ts";
-import { buildServices, buildSharedStores } from "./core/wiring/services.ts";
+import { runServer } from "./bun/server.ts";
+import { loadConfigOrExit } from "./bun/startup.ts";
 
-const config = loadConfigOrExit(process.env);
-const logger = loggerFor(config);
-
-try {
-  const database = await connectDatabase(config, logger);
-  const jobs = await startJobQueue({ url: database.url, logger });
-  const stores = buildSharedStores(config, logger);
-  const { db } = database.handle;
-  if (config.workerEnabled) {
-    const mailer = buildMailer(config, logger);
-    await startWorker(
-      jobs.boss,
-      { db, logger, mailer, appBaseUrl: config.email.appBaseUrl },
-      { concurrency: config.workerConcurrency },
-    );
-    logger.info("job worker running in this process", {
-      concurrency: config.workerConcurrency,
-      mailer: mailer.kind,
-    });
-  }
-
-  let shuttingDown = false;
-  const services = buildServices(config, { logger, jobs: jobs.queue, stores, bcrypt: bunBcrypt });
-  const app = createApp(
-    buildHttpDeps(config, {
-      services,
-      stores,
-      logger,
-      database: () => db,
-      connectionIp: bunConnectionIp,
-      docsAssets,
-      shuttingDown: () => shuttingDown,
-    }),
-  );
-  const server = Bun.serve({ port: config.port, hostname: "0.0.0.0", fetch: app.fetch });
-  logger.info(`serving on http://localhost:${server.port} (API reference: /docs)`, {
-    env: config.nodeEnv,
-    database: database.source,
-    tokens: config.tokenType,
-    redis: stores.redis ? "HTTP Redis" : "none",
-    revocations: stores.revocations.kind,
-    rate_limits: stores.limiter.kind,
-  });
-
-  onShutdownSignal(logger, async (signal) => {
-    // New connections are refused at once (and /readyz fails for any that slip in); requests in
-    // flight finish, then running jobs, all within ONE SHUTDOWN_TIMEOUT; then the pools close.
-    shuttingDown = true;
-    const deadline = Date.now() + config.shutdownTimeout;
-    const drained = await stopHttpServer(server, config.shutdownTimeout, logger);
-    logger.info("HTTP server stopped");
-    await jobs.stop({ timeoutMs: Math.max(1_000, deadline - Date.now()) });
-    logger.info(config.workerEnabled ? "job worker stopped, job queue closed" : "job queue closed");
-    // Queries still running after a cut belong to requests already cut: end them at once
-    // (their transactions roll back) instead of adding the pool's own grace period.
-    await database.close({
-      keepEmbeddedRunning: isWatchReload(signal),
-      timeoutSeconds: drained ? undefined : 0,
-    });
-    logger.info("database pool closed");
-  });
-} catch (error) {
-  logger.error("start-up failed", { error });
-  process.exit(1);
-}
+await runServer(loadConfigOrExit(process.env));
