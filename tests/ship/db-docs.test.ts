@@ -57,6 +57,7 @@ describe("bun run db:docs", () => {
   let outDir: string;
   let output = "";
   let exitCode: number | null = null;
+  let pid = 0;
 
   beforeAll(async () => {
     outDir = await mkdtemp(path.join(tmpdir(), "simplebank-db-docs-test-"));
@@ -76,6 +77,7 @@ describe("bun run db:docs", () => {
       new Response(child.stdout).text(),
       new Response(child.stderr).text(),
     ]);
+    pid = child.pid;
     exitCode = await child.exited;
     output = stdout + stderr;
   }, 60_000);
@@ -101,7 +103,10 @@ describe("bun run db:docs", () => {
   test("leaves no database behind", async () => {
     const admin = postgres(database.url, { max: 1, onnotice: () => {} });
     try {
-      const left = await admin`select datname from pg_database where datname like 'db\\_docs\\_%'`;
+      // Its throwaway database is named db_docs_<its pid>_<random>.
+      expect(pid).toBeGreaterThan(0);
+      const left =
+        await admin`select datname from pg_database where datname like ${`db\\_docs\\_${pid}\\_%`}`;
       expect(left.map((row) => row.datname)).toEqual([]);
     } finally {
       await admin.end();
