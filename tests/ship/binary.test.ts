@@ -22,7 +22,9 @@ import { type HttpReply, httpCall, httpExpect, ledgerViolations } from "../suppo
  * the machine allows it (root, `unshare --mount`), every run also gets a mount namespace in
  * which the checkout (sources, drizzle/, node_modules) is an empty tmpfs and the Bun executable
  * an empty file, so nothing the binary needs can come from them; the first line of the run says
- * which. The database is the run's test database; Redis, when the run has one, through the
+ * which. The database is one of the binary's own on the test server (the run's shared database
+ * holds other files' unsent jobs, which the binary's worker would work through first), migrated
+ * by the binary's own `migrate`; Redis, when the run has one, through the
  * Upstash-compatible endpoint (then in production mode); emails go through the real resend SDK
  * to the capture server.
  */
@@ -35,6 +37,8 @@ let binary = "";
 /** HOME and PATH of every run: an empty folder. */
 let home = "";
 let hide: ((argv: string[]) => string[]) | undefined;
+/** The database the serving binary uses: empty, migrated by `simplebank migrate`. */
+let servedUrl = "";
 let capture: EmailCapture;
 let redis: RedisRest | undefined;
 const redisPrefix = `test:binary:${crypto.randomUUID().slice(0, 8)}:`;
@@ -94,6 +98,9 @@ beforeAll(async () => {
   }
   capture = startEmailCapture();
   redis = startRedisRest();
+  servedUrl = await database.scratchDatabase();
+  const migrated = await runBinary(["migrate"], { ...TEST_ENV, DATABASE_URL: servedUrl });
+  if (migrated.code !== 0) throw new Error(`simplebank migrate failed:\n${migrated.stderr}`);
 }, 180_000);
 
 afterAll(async () => {
@@ -184,7 +191,7 @@ async function exitCode(server: ServerProcess, timeoutMs = 40_000): Promise<numb
 function deploymentEnv(port: number): Record<string, string> {
   return {
     ...TEST_ENV,
-    DATABASE_URL: database.url,
+    DATABASE_URL: servedUrl,
     PORT: String(port),
     APP_BASE_URL: `http://127.0.0.1:${port}`,
     RESEND_API_KEY: "re_binary_test_0123456789",
@@ -338,7 +345,7 @@ describe("dist/simplebank, alone in an empty folder", () => {
     const env = deploymentEnv(port);
     const base = `http://127.0.0.1:${port}`;
     const server = startBinary([], env, port);
-    const sql = postgres(database.url, { max: 3, onnotice: () => {} });
+    const sql = postgres(servedUrl, { max: 3, onnotice: () => {} });
     try {
       await waitUntilReady(server, 30_000);
       expect(server.output()).toContain("database migrations applied");
