@@ -6,6 +6,7 @@ import { call } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import {
   edgeBundle,
+  GATE_CONNECTIONS,
   gatedDatabase,
   startEdge,
   stopEdges,
@@ -151,7 +152,7 @@ describe("the Worker in workerd", () => {
     expect((await balance(a, alice.token)) + (await balance(b, bob.token))).toBe(20_000);
     expect(await ledgerViolations(sql)).toEqual([]);
     // Hyperdrive's stand-in kept the burst within its connections.
-    expect((await gatedDatabase()).peak()).toBeLessThanOrEqual(30);
+    expect((await gatedDatabase()).peak()).toBeLessThanOrEqual(GATE_CONNECTIONS);
   }, 60_000);
 
   test("tokens work on both runtimes: the Worker's on the Bun app, and the Bun app's on the Worker", async () => {

@@ -21,7 +21,7 @@ export const TEST_EMAIL_FROM = "Simple Bank <no-reply@bank.example.test>";
 const TEST_RESEND_KEY = "re_test_edge";
 
 /** Connections the Worker instances of a run may hold to the database at once. */
-const GATE_CONNECTIONS = 30;
+export const GATE_CONNECTIONS = 40;
 
 let bundle: Promise<Bundle> | undefined;
 let gate: Promise<ConnectionGate> | undefined;
