@@ -76,6 +76,15 @@ const PROTECTED_ROUTES: ProtectedRoute[] = [
     success: 200,
   },
   {
+    method: "PATCH",
+    path: "/v1/update_user",
+    request: (w) => ({
+      path: "/v1/update_user",
+      body: { username: w.subject.username, full_name: CHANGED_NAME },
+    }),
+    success: 200,
+  },
+  {
     method: "POST",
     path: "/users/logout",
     request: () => ({ path: "/users/logout" }),
@@ -481,6 +490,15 @@ const ROLE_RULES: RoleRule[] = [
       method: "PATCH",
       path: `/users/${w.alice.username}`,
       body: { full_name: "Renamed By Banker" },
+    }),
+    banker: 200,
+  },
+  {
+    name: "PATCH /v1/update_user of another user",
+    request: (w) => ({
+      method: "PATCH",
+      path: "/v1/update_user",
+      body: { username: w.alice.username, full_name: "Renamed By Banker" },
     }),
     banker: 200,
   },

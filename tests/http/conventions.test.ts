@@ -583,6 +583,11 @@ describe("request bodies on every JSON route", () => {
           headers: { "Content-Type": "application/json" },
           body: malformed,
         });
+        if (malformed === "" && route.path.startsWith("/v1/")) {
+          // The gateway routes read an empty body as an empty message, as grpc-gateway did.
+          expectProblem(reply, 400, "validation_failed");
+          return;
+        }
         expectProblem(reply, 400, "malformed_json");
       });
     });

@@ -10,6 +10,7 @@ import { errorResponse, payloadTooLarge, problemResponse } from "./problem.ts";
 import { accountsRouter } from "./routes/accounts/accounts.index.ts";
 import { cashRouter } from "./routes/cash/cash.index.ts";
 import { docsRouter } from "./routes/docs/docs.index.ts";
+import { gatewayRouter } from "./routes/gateway/gateway.index.ts";
 import { healthRouter } from "./routes/health/health.index.ts";
 import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
 import { transfersRouter } from "./routes/transfers/transfers.index.ts";
@@ -80,6 +81,7 @@ export function createApp(deps: HttpDeps) {
     .route("/", accountsRouter)
     .route("/", cashRouter)
     .route("/", transfersRouter)
+    .route("/", gatewayRouter)
     .route("/", docsRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", BEARER_SCHEME);

@@ -23,6 +23,11 @@ export function documentConfig() {
       { name: "Accounts", description: "Accounts and their statements" },
       { name: "Cash (bankers)", description: "Deposits and withdrawals against the treasury" },
       { name: "Transfers", description: "Moving money between accounts" },
+      {
+        name: "Gateway (original clients)",
+        description:
+          "The original simplebank's HTTP API (grpc-gateway, `/v1/...`) with its JSON, on the same services; errors are problem+json, unlike the original's",
+      },
       { name: "Operations", description: "Health, readiness, problem types" },
     ],
   };
