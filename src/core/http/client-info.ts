@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ClientInfo } from "../domain/types.ts";
+import { forwardedClientIp } from "../lib/forwarded-for.ts";
 import type { AppEnv } from "./env.ts";
 
 /**
@@ -16,15 +17,9 @@ export function clientInfo(c: Context<AppEnv>): ClientInfo {
 }
 
 function clientIp(c: Context<AppEnv>): string {
-  const hops = c.var.deps.trustProxyHops;
-  const forwarded = c.req.header("X-Forwarded-For");
-  if (hops > 0 && forwarded) {
-    const chain = forwarded
-      .split(",")
-      .map((entry) => entry.trim())
-      .filter(Boolean);
-    const ip = chain[Math.max(0, chain.length - hops)];
-    if (ip) return ip;
-  }
-  return c.var.deps.connectionIp(c) ?? "unknown";
+  return (
+    forwardedClientIp(c.req.header("X-Forwarded-For"), c.var.deps.trustProxyHops) ??
+    c.var.deps.connectionIp(c) ??
+    "unknown"
+  );
 }

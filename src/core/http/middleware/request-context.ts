@@ -1,13 +1,11 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { requestIdFrom } from "../../lib/request-id.ts";
 import type { SessionContext } from "../../services/context.ts";
 import type { AppEnv, HttpDeps } from "../env.ts";
 
-const SANE_REQUEST_ID = /^[\w.:-]{1,128}$/;
-
 /** The request's id: the client's X-Request-Id when sane, else a new UUID. */
 export function requestIdOf(c: Context): string {
-  const incoming = c.req.header("X-Request-Id");
-  return incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  return requestIdFrom(c.req.header("X-Request-Id"));
 }
 
 /**
