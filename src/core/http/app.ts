@@ -2,6 +2,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
+import { connectRoutes } from "./connect.ts";
 import { createRouter } from "./create-router.ts";
 import type { HttpDeps } from "./env.ts";
 import { requestContext } from "./middleware/request-context.ts";
@@ -27,6 +28,9 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export function createApp(deps: HttpDeps) {
   const app = createRouter();
 
+  // Connect and gRPC-Web (/pb.SimpleBank/*): ahead of the REST middleware, with their own CORS,
+  // request id, log line and errors (src/core/http/connect.ts).
+  app.route("/", connectRoutes(deps));
   app.use(requestContext(deps));
   app.use(
     secureHeaders({
