@@ -1,7 +1,8 @@
 /**
  * Serving: config → database (DATABASE_URL or embedded) → migrations → job queue (and its
- * worker, unless WORKER_ENABLED=false) → HTTP; SIGTERM / SIGINT shut down gracefully. The one
- * copy, run by `bun run start` / `dev` (src/main.ts) and by the compiled binary (src/binary.ts).
+ * worker, unless WORKER_ENABLED=false) → native gRPC on GRPC_PORT and HTTP (REST, Connect,
+ * gRPC-Web) on PORT; SIGTERM / SIGINT shut down gracefully. The one copy, run by `bun run
+ * start` / `dev` (src/main.ts) and by the compiled binary (src/binary.ts).
  */
 import type { Config } from "../core/config/config.ts";
 import { createApp } from "../core/http/app.ts";
@@ -15,6 +16,7 @@ import { bunBcrypt } from "./bcrypt.ts";
 import { bunConnectionIp } from "./connection-ip.ts";
 import { connectDatabase } from "./database.ts";
 import { docsAssets } from "./docs-assets.ts";
+import { startGrpcServer } from "./grpc-server.ts";
 import { stopHttpServer } from "./shutdown.ts";
 import { isWatchReload, onShutdownSignal } from "./startup.ts";
 
@@ -41,17 +43,18 @@ export async function runServer(config: Config): Promise<void> {
 
     let shuttingDown = false;
     const services = buildServices(config, { logger, jobs: jobs.queue, stores, bcrypt: bunBcrypt });
-    const app = createApp(
-      buildHttpDeps(config, {
-        services,
-        stores,
-        logger,
-        database: () => db,
-        connectionIp: bunConnectionIp,
-        docsAssets,
-        shuttingDown: () => shuttingDown,
-      }),
-    );
+    const httpDeps = buildHttpDeps(config, {
+      services,
+      stores,
+      logger,
+      database: () => db,
+      connectionIp: bunConnectionIp,
+      docsAssets,
+      shuttingDown: () => shuttingDown,
+    });
+    const app = createApp(httpDeps);
+    // gRPC listens first, so that once /readyz answers, GRPC_PORT does too.
+    const grpc = await startGrpcServer(config, httpDeps, logger);
     const server = Bun.serve({ port: config.port, hostname: "0.0.0.0", fetch: app.fetch });
     logger.info(`serving on http://localhost:${server.port} (API reference: /docs)`, {
       env: config.nodeEnv,
@@ -61,15 +64,27 @@ export async function runServer(config: Config): Promise<void> {
       revocations: stores.revocations.kind,
       rate_limits: stores.limiter.kind,
     });
+    logger.info(
+      `serving gRPC on ${grpc.tls ? "TLS" : "h2c"} port ${grpc.port} (reflection, health; Connect and gRPC-Web also on the HTTP port)`,
+    );
 
     onShutdownSignal(logger, async (signal) => {
-      // New connections are refused at once (and /readyz fails for any that slip in); requests
-      // in flight finish, then running jobs, all within ONE SHUTDOWN_TIMEOUT; then the pools
-      // close.
+      // New connections are refused at once (and /readyz fails for any that slip in, gRPC
+      // health says NOT_SERVING); requests and gRPC calls in flight finish, then running jobs,
+      // all within ONE SHUTDOWN_TIMEOUT; then the pools close.
       shuttingDown = true;
       const deadline = Date.now() + config.shutdownTimeout;
-      const drained = await stopHttpServer(server, config.shutdownTimeout, logger);
-      logger.info("HTTP server stopped");
+      const [httpDrained, grpcDrained] = await Promise.all([
+        stopHttpServer(server, config.shutdownTimeout, logger).then((done) => {
+          logger.info("HTTP server stopped");
+          return done;
+        }),
+        grpc.stop(config.shutdownTimeout).then((done) => {
+          logger.info("gRPC server stopped");
+          return done;
+        }),
+      ]);
+      const drained = httpDrained && grpcDrained;
       await jobs.stop({ timeoutMs: Math.max(1_000, deadline - Date.now()) });
       logger.info(
         config.workerEnabled ? "job worker stopped, job queue closed" : "job queue closed",
