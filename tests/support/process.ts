@@ -28,12 +28,16 @@ export function startServer(env: Record<string, string>, port?: number): ServerP
   return startProcess("src/main.ts", env, port ?? Number(env.PORT ?? 8080));
 }
 
-/** Starts `bun <entry>` (src/main.ts, src/job-worker.ts…) with exactly `env` (plus PATH and HOME). */
+/**
+ * Starts `bun <entry>` (src/main.ts, src/job-worker.ts…) with exactly `env` (plus PATH and HOME,
+ * and GRPC_PORT=0 unless `env` names one: a server's native gRPC then takes a free port of its
+ * own instead of 9090, so servers started at once never collide).
+ */
 export function startProcess(entry: string, env: Record<string, string>, port = 0): ServerProcess {
   let output = "";
   const child = Bun.spawn(["bun", entry], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", GRPC_PORT: "0", ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
