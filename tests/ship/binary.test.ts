@@ -7,6 +7,7 @@ import type { Subprocess } from "bun";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import postgres from "postgres";
 import { buildBinary, mib } from "../../tools/build/binary.ts";
+import { BankClient, bufCurl, healthStatus } from "../grpc/support.ts";
 import { TEST_ENV, testDatabase } from "../support/database.ts";
 import { type EmailCapture, startEmailCapture } from "../support/email-capture.ts";
 import { uniqueName } from "../support/fixtures.ts";
@@ -188,11 +189,12 @@ async function exitCode(server: ServerProcess, timeoutMs = 40_000): Promise<numb
 }
 
 /** What a deployment sets: production with the run's Redis, the test mode without. */
-function deploymentEnv(port: number): Record<string, string> {
+function deploymentEnv(port: number, grpcPort = 0): Record<string, string> {
   return {
     ...TEST_ENV,
     DATABASE_URL: servedUrl,
     PORT: String(port),
+    GRPC_PORT: String(grpcPort),
     APP_BASE_URL: `http://127.0.0.1:${port}`,
     RESEND_API_KEY: "re_binary_test_0123456789",
     RESEND_BASE_URL: capture.baseUrl,
@@ -341,8 +343,8 @@ describe("dist/simplebank, alone in an empty folder", () => {
   }, 60_000);
 
   test("serves the whole API: signup → the worker's email → its link → login → two accounts → a banker (grant-role) deposits → transfers; healthcheck 0; SIGTERM mid-burst drains and exits 0, the books balance; healthcheck 1 after", async () => {
-    const port = await freePort();
-    const env = deploymentEnv(port);
+    const [port, grpcPort] = [await freePort(), await freePort()];
+    const env = deploymentEnv(port, grpcPort);
     const base = `http://127.0.0.1:${port}`;
     const server = startBinary([], env, port);
     const sql = postgres(servedUrl, { max: 3, onnotice: () => {} });
@@ -380,6 +382,27 @@ describe("dist/simplebank, alone in an empty folder", () => {
 
       const aliceIn = await logIn(base, alice);
       expect(aliceIn.user.is_email_verified).toBe(true);
+
+      // Native gRPC on GRPC_PORT, its reflection answered from the descriptors in the binary.
+      const grpcClient = new BankClient(`127.0.0.1:${grpcPort}`);
+      try {
+        expect(await healthStatus(grpcClient)).toBe("SERVING");
+        const login = await grpcClient.call("LoginUser", {
+          username: alice.username,
+          password: alice.password,
+        });
+        expect(login.user.is_email_verified).toBe(true);
+      } finally {
+        grpcClient.close();
+      }
+      const services = await bufCurl([
+        "--protocol",
+        "grpc",
+        "--http2-prior-knowledge",
+        "--list-services",
+        `http://127.0.0.1:${grpcPort}`,
+      ]);
+      expect(services.stdout).toContain("pb.SimpleBank");
       const bob = await logIn(base, await signUp(base, "bin_bob"));
       const [a, b] = [await openAccount(base, aliceIn), await openAccount(base, bob)];
 
@@ -525,6 +548,10 @@ describe("dist/simplebank, alone in an empty folder", () => {
       ].map((step) => server.output().indexOf(step));
       expect(steps.every((at) => at >= 0)).toBe(true);
       expect(steps).toEqual([...steps].sort((x, y) => x - y));
+      // Native gRPC drains next to HTTP, before the pools close.
+      const grpcStopped = server.output().indexOf("gRPC server stopped");
+      expect(grpcStopped).toBeGreaterThan(steps[0] ?? Number.POSITIVE_INFINITY);
+      expect(grpcStopped).toBeLessThan(steps[3] ?? -1);
 
       // Exactly the answered transfers are in the books (and the one before the burst), and they balance.
       const stored = await sql<{ id: number }[]>`
