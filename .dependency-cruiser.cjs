@@ -3,7 +3,7 @@
  * down. From the top:
  *   entries     src/*.ts, src/bun/, src/edge/        (runtime wiring; may use everything below)
  *   wiring      src/core/wiring/                     (builds the parts from the configuration)
- *   transports  src/core/http/                       (parse, call one service, map the result)
+ *   transports  src/core/http/, src/core/grpc/       (parse, call one service, map the result)
  *   services    src/core/services/, src/core/jobs/   (the business rules)
  *   adapters    src/core/{db,auth,mail,redis,config}/ (storage, tokens, email, Redis, variables)
  *   domain      src/core/domain/                     (types, rules, error codes, ports)
@@ -14,7 +14,7 @@
 const LAYERS = {
   entries: "^src/([^/]+\\.ts$|bun/|edge/)",
   wiring: "^src/core/wiring/",
-  transports: "^src/core/http/",
+  transports: "^src/core/(http|grpc)/",
   services: "^src/core/(services|jobs)/",
   adapters: "^src/core/(db|auth|mail|redis|config)/",
   domain: "^src/core/domain/",

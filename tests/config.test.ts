@@ -16,6 +16,9 @@ const GOOD_KEY = "0123456789abcdef0123456789abcdef";
 const VARIABLES = [
   "NODE_ENV",
   "PORT",
+  "GRPC_PORT",
+  "GRPC_TLS_CERT",
+  "GRPC_TLS_KEY",
   "DATABASE_URL",
   "DATABASE_POOL_MAX",
   "EMBEDDED_POSTGRES_DIR",
@@ -57,6 +60,7 @@ const PRODUCTION_SERVICES = {
 const DEFAULTS: Config = {
   nodeEnv: "development",
   port: 8080,
+  grpc: { port: 9090, tls: undefined },
   databaseUrl: undefined,
   databasePoolMax: 10,
   embeddedPostgresDir: ".data/postgres",
@@ -249,6 +253,14 @@ describe("loadConfig: jobs, email, Redis, rate limits, shutdown", () => {
         UPSTASH_REDIS_REST_TOKEN: "t",
       }),
     ).toEqual(["UPSTASH_REDIS_REST_URL"]);
+  });
+
+  test("gRPC's TLS certificate and key come together", () => {
+    expect(badVariables({ GRPC_TLS_CERT: "/tls/cert.pem" })).toEqual(["GRPC_TLS_KEY"]);
+    expect(badVariables({ GRPC_TLS_KEY: "/tls/key.pem" })).toEqual(["GRPC_TLS_CERT"]);
+    expect(
+      loadConfig({ GRPC_TLS_CERT: "/tls/cert.pem", GRPC_TLS_KEY: "/tls/key.pem" }).grpc.tls,
+    ).toEqual({ certFile: "/tls/cert.pem", keyFile: "/tls/key.pem" });
   });
 
   test("REDIS_KEY_PREFIX names the deployment's keys: printable, no spaces, at most 64", () => {

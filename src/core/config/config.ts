@@ -59,6 +59,11 @@ const rateLimitVariables = Object.fromEntries(
 const variables = {
   NODE_ENV: nodeEnv,
   PORT: integer(0, 65535, 8080),
+  /** Native gRPC (HTTP/2) of the Bun server; Connect and gRPC-Web are also on PORT. */
+  GRPC_PORT: integer(0, 65535, 9090),
+  /** PEM files: both set, native gRPC speaks TLS; neither, h2c (plain HTTP/2). */
+  GRPC_TLS_CERT: z.string().optional(),
+  GRPC_TLS_KEY: z.string().optional(),
   /** Unset: the embedded PostgreSQL (never in production). */
   DATABASE_URL: z
     .string()
@@ -150,6 +155,13 @@ export const CONFIG_VARIABLES = Object.keys(variables);
 const schema = z.object(variables).transform((e) => ({
   nodeEnv: e.NODE_ENV,
   port: e.PORT,
+  grpc: {
+    port: e.GRPC_PORT,
+    tls:
+      e.GRPC_TLS_CERT && e.GRPC_TLS_KEY
+        ? { certFile: e.GRPC_TLS_CERT, keyFile: e.GRPC_TLS_KEY }
+        : undefined,
+  },
   databaseUrl: e.DATABASE_URL,
   databasePoolMax: e.DATABASE_POOL_MAX,
   embeddedPostgresDir: e.EMBEDDED_POSTGRES_DIR,
@@ -224,14 +236,17 @@ function productionProblems(env: Environment): ConfigProblem[] {
   return problems;
 }
 
-/** Redis over HTTP needs its URL and token together. */
+/** Variables that only make sense together: Redis's URL and token, gRPC's certificate and key. */
 function pairProblems(env: Environment): ConfigProblem[] {
-  const url = Boolean(env.UPSTASH_REDIS_REST_URL);
-  const token = Boolean(env.UPSTASH_REDIS_REST_TOKEN);
-  if (url === token) return [];
-  const missing = url ? "UPSTASH_REDIS_REST_TOKEN" : "UPSTASH_REDIS_REST_URL";
-  const given = url ? "UPSTASH_REDIS_REST_URL" : "UPSTASH_REDIS_REST_TOKEN";
-  return [{ variable: missing, message: `is required when ${given} is set` }];
+  const pairs: [string, string][] = [
+    ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"],
+    ["GRPC_TLS_CERT", "GRPC_TLS_KEY"],
+  ];
+  return pairs.flatMap(([first, second]) => {
+    if (Boolean(env[first]) === Boolean(env[second])) return [];
+    const [given, missing] = env[first] ? [first, second] : [second, first];
+    return [{ variable: missing, message: `is required when ${given} is set` }];
+  });
 }
 
 /** Parses the environment; throws one `ConfigError` naming every bad variable. */
