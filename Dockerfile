@@ -73,9 +73,8 @@ WORKDIR /app
 COPY --from=build /app/dist/simplebank /usr/local/bin/simplebank
 # distroless's `nonroot`, numeric so that Kubernetes' runAsNonRoot can verify it.
 USER 65532:65532
-# The HTTP API (PORT). The gRPC port (9090) is exposed when the gRPC server exists: an EXPOSE
-# for a port nothing listens on would only mislead.
-EXPOSE 8080
+# The HTTP API, Connect and gRPC-Web (PORT), and native gRPC over HTTP/2 (GRPC_PORT).
+EXPOSE 8080 9090
 # The binary's own probe: there is no shell or curl in this image.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/simplebank", "healthcheck"]

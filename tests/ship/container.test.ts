@@ -179,9 +179,11 @@ describe("Dockerfile", () => {
     expect(healthcheckOf(model, runtime)).toEqual([binary, "healthcheck"]);
   });
 
-  test("runtime: exposes the HTTP port the configuration defaults to", () => {
+  test("runtime: exposes the HTTP and gRPC ports the configuration defaults to", () => {
     const exposed = keyword(finalStage, "EXPOSE").flatMap(words);
-    expect(exposed).toContain(String(loadConfig({}).port));
+    const defaults = loadConfig({});
+    expect(exposed).toContain(String(defaults.port));
+    expect(exposed).toContain(String(defaults.grpc.port));
     for (const port of exposed) expect(port).toMatch(/^[0-9]+(\/tcp|\/udp)?$/);
   });
 
