@@ -211,8 +211,27 @@ describe.each(TARGETS)("on the HTTP port of %s", (_target, baseUrl) => {
     ]) {
       expect(headers.split(",")).toContain(header);
     }
-    const stranger = await preflight("https://evil.example");
-    expect(stranger.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    expect(allowed.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+    const corsHeadersOf = (res: Response) =>
+      [...res.headers.keys()].filter((name) => name.toLowerCase().startsWith("access-control-"));
+    for (const origin of ["https://evil.example", "null", "http://localhost:3001"]) {
+      // No CORS headers at all: not even credentials, methods, headers or max-age.
+      const stranger = await preflight(origin);
+      expect(corsHeadersOf(stranger)).toEqual([]);
+      expect(stranger.headers.get("Vary") ?? "").toContain("Origin");
+      const call = await fetch(`${baseUrl()}/pb.SimpleBank/GetAccount`, {
+        method: "POST",
+        headers: {
+          Origin: origin,
+          "Content-Type": "application/json",
+          "Connect-Protocol-Version": "1",
+        },
+        body: JSON.stringify({ id: "1" }),
+      });
+      expect(call.status).toBe(401);
+      expect(corsHeadersOf(call)).toEqual([]);
+      expect(await call.json()).toMatchObject({ code: "unauthenticated" });
+    }
 
     const reply = await fetch(`${baseUrl()}/pb.SimpleBank/GetAccount`, {
       method: "POST",
@@ -224,6 +243,7 @@ describe.each(TARGETS)("on the HTTP port of %s", (_target, baseUrl) => {
       body: JSON.stringify({ id: "1" }),
     });
     expect(reply.status).toBe(401);
+    expect(reply.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:3000");
     const exposed = (reply.headers.get("Access-Control-Expose-Headers") ?? "")
       .toLowerCase()
       .split(",");

@@ -1,10 +1,10 @@
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
 import { connectRoutes } from "./connect.ts";
 import { createRouter } from "./create-router.ts";
 import type { HttpDeps } from "./env.ts";
+import { corsPolicy } from "./middleware/cors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { BEARER_SCHEME, documentConfig } from "./openapi/document.ts";
 import { errorResponse, payloadTooLarge, problemResponse } from "./problem.ts";
@@ -28,8 +28,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export function createApp(deps: HttpDeps) {
   const app = createRouter();
 
-  // Connect and gRPC-Web (/pb.SimpleBank/*): ahead of the REST middleware, with their own CORS,
-  // request id, log line and errors (src/core/http/connect.ts).
+  // Connect and gRPC-Web (/pb.SimpleBank/*): ahead of the REST middleware, with the same CORS
+  // policy, and their own request id, log line and errors (src/core/http/connect.ts).
   app.route("/", connectRoutes(deps));
   app.use(requestContext(deps));
   app.use(
@@ -46,23 +46,7 @@ export function createApp(deps: HttpDeps) {
       overwrite: false,
     }),
   );
-  app.use(
-    cors({
-      origin: (origin) => (deps.allowedOrigins.includes(origin) ? origin : null),
-      credentials: true,
-      allowMethods: ["GET", "POST", "PATCH", "OPTIONS"],
-      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
-      exposeHeaders: [
-        "X-Request-Id",
-        "Idempotent-Replayed",
-        "Retry-After",
-        "RateLimit-Limit",
-        "RateLimit-Remaining",
-        "RateLimit-Reset",
-      ],
-      maxAge: 600,
-    }),
-  );
+  app.use(corsPolicy(deps.allowedOrigins));
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => payloadTooLarge(c) }));
   app.use(
     methodNotAllowed({
