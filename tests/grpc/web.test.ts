@@ -186,6 +186,32 @@ describe.each(TARGETS)("on the HTTP port of %s", (_target, baseUrl) => {
     60_000,
   );
 
+  test("LoginUser and RenewAccessToken answer Cache-Control: no-store (the reply holds tokens)", async () => {
+    const rpc = (method: string, body: unknown) =>
+      fetch(`${baseUrl()}/pb.SimpleBank/${method}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Connect-Protocol-Version": "1" },
+        body: JSON.stringify(body),
+      });
+    const username = uniqueName("w");
+    const password = `pw-${crypto.randomUUID()}`;
+    const created = await rpc("CreateUser", {
+      username,
+      password,
+      fullName: "Web Customer",
+      email: `${username}@example.com`,
+    });
+    expect(created.status).toBe(200);
+    expect(created.headers.get("Cache-Control")).toBeNull();
+    const login = await rpc("LoginUser", { username, password });
+    expect(login.status).toBe(200);
+    expect(login.headers.get("Cache-Control")).toBe("no-store");
+    const { refreshToken } = (await login.json()) as { refreshToken: string };
+    const renewed = await rpc("RenewAccessToken", { refreshToken });
+    expect(renewed.status).toBe(200);
+    expect(renewed.headers.get("Cache-Control")).toBe("no-store");
+  });
+
   test("CORS: the allowed origin may send the Connect and gRPC-Web headers and read the status; others get no CORS headers", async () => {
     const url = `${baseUrl()}/pb.SimpleBank/CreateTransfer`;
     const preflight = (origin: string) =>

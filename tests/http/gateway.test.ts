@@ -320,6 +320,16 @@ describe("POST /v1/login_user", () => {
     expect(renewed.status).toBe(200);
   });
 
+  test("the tokens are never cached: Cache-Control: no-store, on success and failure", async () => {
+    const user = await signUp();
+    const ok = await loginUser({ username: user.username, password: user.password });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("Cache-Control")).toBe("no-store");
+    const refused = await loginUser({ username: user.username, password: `${user.password}x` });
+    expectProblem(refused, 401, "invalid_credentials");
+    expect(refused.headers.get("Cache-Control")).toBe("no-store");
+  });
+
   test("a user registered over REST logs in here; unknown fields are ignored", async () => {
     const user = await signUp();
     const res = await loginUser({ username: user.username, password: user.password, otp: "1" });

@@ -126,6 +126,24 @@ describe("POST /users/login", () => {
     expect(row.expiresAt.getTime()).toBe(refreshExpiry);
   });
 
+  test("token responses are never cached: Cache-Control: no-store, on success and failure", async () => {
+    const user = await signUp();
+    const ok = await login(user.username, user.password);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("Cache-Control")).toBe("no-store");
+    const refused = await login(user.username, `${user.password}x`);
+    expectProblem(refused, 401, "invalid_credentials");
+    expect(refused.headers.get("Cache-Control")).toBe("no-store");
+    const renewed = await renew(ok.body.refresh_token);
+    expect(renewed.status).toBe(200);
+    expect(renewed.headers.get("Cache-Control")).toBe("no-store");
+    const tampered = await renew(tamper(renewed.body.refresh_token));
+    expect(tampered.status).toBe(401);
+    expect(tampered.headers.get("Cache-Control")).toBe("no-store");
+    // Responses without tokens are not concerned.
+    expect((await me(renewed.body.access_token)).headers.get("Cache-Control")).toBeNull();
+  });
+
   test("each login opens its own session", async () => {
     const user = await signUp();
     const again = await logIn(user.username, user.password);

@@ -29,6 +29,14 @@ import { SimpleBank } from "./gen/pb/service_simple_bank_pb.ts";
  * Fields are checked by the services, so every rule and message is REST's.
  */
 
+/**
+ * A reply that hands out tokens must not be cached (contract, "Users and sessions"): over
+ * Connect and gRPC-Web it is an HTTP response like REST's, so it says `Cache-Control: no-store`.
+ */
+function noStore(context: HandlerContext): void {
+  context.responseHeader.set("Cache-Control", "no-store");
+}
+
 /** Who may call an RPC: anyone, or a caller with an access token (counted as `operation`). */
 type Access = "public" | { operation?: LimitedOperation };
 
@@ -91,6 +99,7 @@ export const simpleBank: ServiceImpl<typeof SimpleBank> = {
   },
 
   async loginUser(req, context) {
+    noStore(context);
     const result = await sessions.login(
       serviceContext(context),
       { username: req.username, password: req.password },
@@ -113,6 +122,7 @@ export const simpleBank: ServiceImpl<typeof SimpleBank> = {
   },
 
   async renewAccessToken(req, context) {
+    noStore(context);
     const pair = await sessions.renewAccessToken(serviceContext(context), {
       refreshToken: req.refreshToken,
     });

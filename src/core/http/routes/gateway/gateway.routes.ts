@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { NO_STORE_HEADER, noStore } from "../../middleware/no-store.ts";
 import { requireAuth } from "../../middleware/require-auth.ts";
 import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
 import { emptyBodyIsEmptyMessage } from "./gateway.protojson.ts";
@@ -45,10 +46,13 @@ export const loginUser = createRoute({
   tags,
   summary: "Log in (the original's LoginUser)",
   description: `\`POST /users/login\`: a wrong username or password is 401 \`invalid_credentials\` (the original answered 404, NotFound). ${GATEWAY}`,
-  middleware: emptyBodyIsEmptyMessage,
+  middleware: [noStore, emptyBodyIsEmptyMessage] as const,
   request: jsonBody(LoginUserRequest),
   responses: {
-    200: json(LoginUserResponse, "The session's tokens and the user"),
+    200: {
+      ...json(LoginUserResponse, "The session's tokens and the user"),
+      headers: NO_STORE_HEADER,
+    },
     ...problems(...BODY_PROBLEMS, 401, 429),
   },
 });

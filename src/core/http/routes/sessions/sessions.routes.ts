@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { NO_STORE_HEADER, noStore } from "../../middleware/no-store.ts";
 import { requireAuth } from "../../middleware/require-auth.ts";
 import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
 import {
@@ -18,9 +19,13 @@ export const login = createRoute({
   summary: "Log in: open a session",
   description:
     "Unknown users and wrong passwords get the same 401 `invalid_credentials`. The session records the user agent and client IP.",
+  middleware: noStore,
   request: jsonBody(LoginBody),
   responses: {
-    200: json(LoginResultSchema, "The session's tokens and the user"),
+    200: {
+      ...json(LoginResultSchema, "The session's tokens and the user"),
+      headers: NO_STORE_HEADER,
+    },
     ...problems(...BODY_PROBLEMS, 401, 429),
   },
 });
@@ -33,9 +38,10 @@ export const renewAccessToken = createRoute({
   summary: "Trade a refresh token for new tokens (rotation)",
   description:
     "Returns a new access token AND a new refresh token; the presented refresh token stops working. Presenting an already-rotated refresh token blocks the whole session (theft detection).",
+  middleware: noStore,
   request: jsonBody(RenewAccessTokenBody),
   responses: {
-    200: json(TokenPairSchema, "New tokens"),
+    200: { ...json(TokenPairSchema, "New tokens"), headers: NO_STORE_HEADER },
     ...problems(...BODY_PROBLEMS, 401),
   },
 });
