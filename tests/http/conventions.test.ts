@@ -457,6 +457,92 @@ async function jsonRoutes(): Promise<JsonRoute[]> {
   );
 }
 
+describe("unknown query parameters, like unknown body fields: 400 naming them", () => {
+  const UNKNOWN = "is not a known query parameter";
+  const errorsOf = (reply: Reply) =>
+    (reply.body as { errors: { field: string; message: string }[] }).errors;
+  const expectUnknown = (reply: Reply, fields: string[]) => {
+    expectProblem(reply, 400, "validation_failed");
+    const unknown = errorsOf(reply).filter((error) => error.message === UNKNOWN);
+    expect(unknown.map((error) => error.field).sort()).toEqual([...fields].sort());
+  };
+
+  const CASES: [method: string, path: string, unknown: string[], body?: unknown][] = [
+    ["GET", "/healthz?verbose=1", ["verbose"]],
+    ["GET", "/readyz?probe=1", ["probe"]],
+    ["GET", "/users/me?fields=all", ["fields"]],
+    ["GET", "/accounts?page_id=1&sort=desc", ["sort"]],
+    ["GET", "/accounts?ownr=alice&page_size=5", ["ownr"]],
+    ["GET", "/accounts/{account}?expand=entries", ["expand"]],
+    [
+      "GET",
+      "/accounts/{account}/entries?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
+      ["from", "to"],
+    ],
+    ["GET", "/transfers?account_id={account}&limit=5", ["limit"]],
+    ["GET", "/transfers/1?x=1", ["x"]],
+    [
+      "GET",
+      "/verify_email?email_id=1&secret_code=Zq3oK2p9yGQ1w8sV4bXcTg&utm_source=mail",
+      ["utm_source"],
+    ],
+    ["GET", "/v1/verify_email?emailId=1&secretCode=Zq3oK2p9yGQ1w8sV4bXcTg&ref=x", ["ref"]],
+    ["POST", "/accounts?currency=EUR", ["currency"], { currency: "USD" }],
+    ["POST", "/users/login?debug=true", ["debug"], { username: "nobody_x", password: "whatever1" }],
+    [
+      "POST",
+      "/v1/login_user?debug=true",
+      ["debug"],
+      { username: "nobody_x", password: "whatever1" },
+    ],
+  ];
+
+  for (const [method, template, unknown, body] of CASES) {
+    test(`${method} ${template} → 400 naming ${unknown.join(", ")}`, async () => {
+      const path = template.replaceAll("{account}", String(account.id));
+      const reply = await send(app, method, path, { token: user.accessToken, body });
+      expectUnknown(reply, unknown);
+    });
+  }
+
+  test("unknown and invalid known parameters are reported together, each once", async () => {
+    const reply = await send(app, "GET", "/accounts?page_id=0&page_size=x&foo=1&foo=2&bar", {
+      token: user.accessToken,
+    });
+    expectProblem(reply, 400, "validation_failed");
+    expect(
+      errorsOf(reply)
+        .map((error) => error.field)
+        .sort(),
+    ).toEqual(["bar", "foo", "page_id", "page_size"]);
+    const gateway = await send(app, "GET", "/v1/verify_email?email_id=abc&extra=1");
+    expect(
+      errorsOf(gateway)
+        .map((error) => error.field)
+        .sort(),
+    ).toEqual(["email_id", "extra", "secret_code"]);
+  });
+
+  test("known parameters still work, and authentication still comes first", async () => {
+    const page = await send(app, "GET", "/accounts?page_id=1&page_size=5", {
+      token: user.accessToken,
+    });
+    expect(page.status).toBe(200);
+    expect((page.body as AccountJson[]).map((a) => a.id)).toContain(account.id);
+    const transfers = await send(app, "GET", `/transfers?account_id=${account.id}&page_size=1`, {
+      token: user.accessToken,
+    });
+    expect(transfers.status).toBe(200);
+    expect(transfers.body).toHaveLength(1);
+    const entries = await send(app, "GET", `/accounts/${account.id}/entries?page_id=1`, {
+      token: user.accessToken,
+    });
+    expect(entries.status).toBe(200);
+    expect((await send(app, "GET", "/healthz")).status).toBe(200);
+    expectProblem(await send(app, "GET", "/accounts?sort=desc"), 401, "unauthenticated");
+  });
+});
+
 describe("request bodies on every JSON route", () => {
   let routes: JsonRoute[];
   beforeAll(async () => {

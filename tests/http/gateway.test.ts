@@ -19,8 +19,8 @@ import { jobTable } from "../support/jobs.ts";
 /**
  * The original simplebank's gateway routes (grpc-gateway: /v1/create_user, /v1/login_user,
  * /v1/update_user, /v1/verify_email) with its JSON (protojson: proto names, lowerCamel names
- * accepted, unknown fields ignored, zero values left out, 200 on success), on the same services
- * as REST; errors stay problem+json. The original's gapi test tables are ported by name.
+ * accepted, unknown body fields ignored but unknown query parameters refused, zero values left
+ * out, 200 on success), on the same services as REST; errors stay problem+json. The original's gapi test tables are ported by name.
  */
 
 interface GatewayUser {
@@ -547,12 +547,14 @@ describe("GET /v1/verify_email", () => {
     expect(keysOf(moved.body.user)).toEqual(UNVERIFIED_USER_KEYS);
   });
 
-  test("lowerCamel parameters (emailId, secretCode) are accepted; unknown ones ignored", async () => {
+  test("lowerCamel parameters (emailId, secretCode) are accepted; unknown ones are 400 naming them", async () => {
     const user = await signUp();
     const link = await insertLink(user);
-    const res = await verifyEmail(
-      `?emailId=${link.id}&secretCode=${encodeURIComponent(link.secretCode)}&utm_source=mail`,
-    );
+    const query = `?emailId=${link.id}&secretCode=${encodeURIComponent(link.secretCode)}`;
+    const refused = await verifyEmail(`${query}&utm_source=mail`);
+    expectInvalid(refused, ["utm_source"]);
+    expect(messageOf(refused, "utm_source")).toBe("is not a known query parameter");
+    const res = await verifyEmail(query);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ is_verified: true });
     const me = await call("GET", "/users/me", { token: user.accessToken });
@@ -662,7 +664,7 @@ describe("GET /openapi.json documents the gateway routes", () => {
     });
     expect(body.allOf).toContainEqual({ not: { required: ["full_name", "fullName"] } });
     expect(body.description).toContain("lowerCamel");
-    expect(body.description).toContain("unknown fields are ignored");
+    expect(body.description).toContain("unknown body fields are ignored");
 
     const update = schema(
       operation("patch", "/v1/update_user").requestBody?.content["application/json"]?.schema,

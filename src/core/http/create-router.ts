@@ -1,4 +1,4 @@
-import { OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
+import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import type { ZodError } from "zod";
 import { type FieldViolation, ValidationError } from "../domain/errors.ts";
 import type { AppEnv } from "./env.ts";
@@ -9,14 +9,56 @@ import type { AppEnv } from "./env.ts";
  * the error handler turns into problem+json.
  */
 export function createRouter() {
-  return new OpenAPIHono<AppEnv>({
+  const router = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw new ValidationError(violationsOf(result.error, result.target));
     },
   });
+  // Every route's query takes only the parameters it documents (contract, Conventions: unknown
+  // query parameters, like unknown body fields, are 400 naming them); a route without a query
+  // takes none. The document shows the route as defined; only its validator is the strict one.
+  const register = router.openapi;
+  router.openapi = ((route, handler, hook) => {
+    const { middleware: _middleware, hide, ...documented } = route;
+    if (!hide) router.openAPIRegistry.registerPath(documented);
+    const request = { ...route.request, query: onlyKnownParameters(route.request?.query) };
+    return register({ ...route, hide: true, request }, handler, hook);
+  }) as typeof register;
+  return router;
+}
+
+/** The names a query schema reads: an object's keys (through a pipe, both ends'). */
+function parameterNames(schema: unknown): string[] {
+  if (schema instanceof z.ZodObject) return Object.keys(schema.shape);
+  if (schema instanceof z.ZodPipe) {
+    return [...new Set([...parameterNames(schema.in), ...parameterNames(schema.out)])];
+  }
+  return [];
+}
+
+/**
+ * `query` (or nothing), refusing every parameter it does not name: each unknown one becomes an
+ * `unrecognized_keys` issue, reported together with the known parameters' own issues.
+ */
+function onlyKnownParameters(query: z.ZodType | undefined): z.ZodType {
+  const schema = query ?? z.object({});
+  const known = new Set(parameterNames(schema));
+  return z.unknown().transform(async (input, ctx) => {
+    const given =
+      typeof input === "object" && input !== null ? (input as Record<string, unknown>) : {};
+    const unknown = Object.keys(given).filter((name) => !known.has(name));
+    if (unknown.length > 0)
+      ctx.addIssue({ code: "unrecognized_keys", keys: unknown, input: given });
+    const result = await schema.safeParseAsync(input);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) ctx.addIssue({ ...issue, input: undefined });
+    return z.NEVER;
+  });
 }
 
 export type AppRouteHandler<R extends RouteConfig, E extends AppEnv = AppEnv> = RouteHandler<R, E>;
+
+const UNKNOWN: Record<string, string> = { query: "is not a known query parameter" };
 
 /** One violation per field, named as the client sent it (dotted path for nested fields). */
 function violationsOf(error: ZodError, target: string): FieldViolation[] {
@@ -25,7 +67,7 @@ function violationsOf(error: ZodError, target: string): FieldViolation[] {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
         const field = [...issue.path, key].join(".");
-        if (!byField.has(field)) byField.set(field, "is not a known field");
+        if (!byField.has(field)) byField.set(field, UNKNOWN[target] ?? "is not a known field");
       }
       continue;
     }

@@ -19,8 +19,9 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 /**
  * A request message as protojson decodes it, ready for a route's `body` or `query`: each field
  * by its proto name or its lowerCamel JSON name (not both: protojson's "duplicate field"),
- * `null` as absent, unknown fields ignored. The fields then go through their own rules (the
- * domain's), so `errors[]` names them by their proto names whichever spelling was sent.
+ * `null` as absent, unknown fields ignored (in a query the router still refuses them:
+ * create-router.ts). The fields then go through their own rules (the domain's), so `errors[]`
+ * names them by their proto names whichever spelling was sent.
  *
  * The OpenAPI document shows both spellings with the same rules. In a body, a required field
  * with two spellings is required as either (`anyOf`) and never both (`not`); a query parameter

@@ -22,7 +22,7 @@ import {
 const tags = ["Gateway (original clients)"];
 
 const GATEWAY =
-  "The original's gateway JSON: proto field names (`full_name`) or their lowerCamel JSON names (`fullName`) in, unknown fields ignored; proto names out, zero values (`false`, empty strings) left out; success is 200. **Errors differ on purpose**: they are this API's problem+json (`code`, `errors[]` naming fields by their proto names), not the original's `{code, message, details}`.";
+  "The original's gateway JSON: proto field names (`full_name`) or their lowerCamel JSON names (`fullName`) in, unknown body fields ignored (unknown query parameters are 400, as everywhere); proto names out, zero values (`false`, empty strings) left out; success is 200. **Errors differ on purpose**: they are this API's problem+json (`code`, `errors[]` naming fields by their proto names), not the original's `{code, message, details}`.";
 
 export const createUser = createRoute({
   method: "post",

@@ -16,7 +16,7 @@ import { protoRequest } from "./gateway.protojson.ts";
  */
 
 const REQUEST =
-  "protojson, as the original's gateway read it: each field by its proto name (`full_name`) or its lowerCamel JSON name (`fullName`), never both; `null` counts as absent; unknown fields are ignored. An empty body is an empty message. Errors name fields by their proto names.";
+  "protojson, as the original's gateway read it: each field by its proto name (`full_name`) or its lowerCamel JSON name (`fullName`), never both; `null` counts as absent; unknown body fields are ignored (unknown query parameters are 400, as on every route). An empty body is an empty message. Errors name fields by their proto names.";
 
 const RESPONSE =
   "protojson, as the original's gateway wrote it: proto field names, and a field holding its zero value (empty string, `false`, 0) is left out.";
