@@ -142,6 +142,8 @@ CREATE TABLE public.sessions (
     is_blocked boolean DEFAULT false NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    previous_refresh_token_hash character varying(64),
+    rotated_at timestamp with time zone,
     CONSTRAINT sessions_pkey PRIMARY KEY (id)
 );
 

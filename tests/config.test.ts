@@ -25,6 +25,7 @@ const VARIABLES = [
   "TOKEN_SYMMETRIC_KEY",
   "ACCESS_TOKEN_DURATION",
   "REFRESH_TOKEN_DURATION",
+  "REFRESH_TOKEN_REUSE_INTERVAL",
   "LOG_LEVEL",
   "TOKEN_TYPE",
   "BCRYPT_COST",
@@ -67,6 +68,7 @@ const DEFAULTS: Config = {
   tokenSymmetricKey: DEVELOPMENT_TOKEN_KEY,
   accessTokenDuration: 900_000,
   refreshTokenDuration: 86_400_000,
+  refreshTokenReuseInterval: 10_000,
   tokenType: "paseto",
   bcryptCost: 10,
   trustProxyHops: 0,
@@ -188,6 +190,15 @@ describe("loadConfig parses good values", () => {
     expect(loadConfig({ PORT: "0" }).port).toBe(0);
     expect(loadConfig({ PORT: "65535" }).port).toBe(65535);
     expect(loadConfig({ ACCESS_TOKEN_DURATION: "250ms" }).accessTokenDuration).toBe(250);
+  });
+
+  test("REFRESH_TOKEN_REUSE_INTERVAL: 10s by default, any duration, 0 (or 0s) for strict", () => {
+    expect(loadConfig({}).refreshTokenReuseInterval).toBe(10_000);
+    expect(loadConfig({ REFRESH_TOKEN_REUSE_INTERVAL: "2s" }).refreshTokenReuseInterval).toBe(
+      2_000,
+    );
+    expect(loadConfig({ REFRESH_TOKEN_REUSE_INTERVAL: "0" }).refreshTokenReuseInterval).toBe(0);
+    expect(loadConfig({ REFRESH_TOKEN_REUSE_INTERVAL: "0s" }).refreshTokenReuseInterval).toBe(0);
   });
 });
 
@@ -313,6 +324,8 @@ describe("loadConfig names each bad variable", () => {
     ["ACCESS_TOKEN_DURATION", "0s"],
     ["REFRESH_TOKEN_DURATION", "-1h"],
     ["REFRESH_TOKEN_DURATION", "1d"],
+    ["REFRESH_TOKEN_REUSE_INTERVAL", "-1s"],
+    ["REFRESH_TOKEN_REUSE_INTERVAL", "10"],
     ["LOG_LEVEL", "verbose"],
     ["NODE_ENV", "staging"],
     ["DATABASE_URL", "mysql://x"],
@@ -348,6 +361,71 @@ describe("loadConfig names each bad variable", () => {
     expect(error.problems[0]?.message.length).toBeGreaterThan(0);
     expect(error.message).toContain(variable);
     expect(error.name).toBe("ConfigError");
+  });
+
+  test.each([
+    ["LOG_LEVEL", "verbose", "LOG_LEVEL=verbose: must be one of debug, info, warn, error"],
+    ["NODE_ENV", "staging", "NODE_ENV=staging: must be one of development, production, test"],
+    ["TOKEN_TYPE", "PASETO", "TOKEN_TYPE=PASETO: must be one of paseto, jwt"],
+    ["PORT", "70000", "PORT=70000: must be at most 65535"],
+    ["ACCESS_TOKEN_DURATION", "15", "ACCESS_TOKEN_DURATION=15: must be a positive duration"],
+    [
+      "REFRESH_TOKEN_REUSE_INTERVAL",
+      "soon",
+      "REFRESH_TOKEN_REUSE_INTERVAL=soon: must be a duration",
+    ],
+    ["TRUST_PROXY", "yes", "TRUST_PROXY=yes: must be false, true or the number of proxies"],
+    [
+      "RATE_LIMIT_TRANSFERS",
+      "many/1m",
+      "RATE_LIMIT_TRANSFERS=many/1m: must be <requests>/<window>",
+    ],
+    ["WORKER_ENABLED", "yes", "WORKER_ENABLED=yes: must be true or false"],
+    [
+      "DATABASE_URL",
+      "mysql://x",
+      "DATABASE_URL=mysql://x: must be a postgres:// or postgresql:// URL",
+    ],
+  ])("the message names the variable and its value: %s=%p", (variable, value, expected) => {
+    const error = configError({ [variable]: value });
+    expect(error.message).toContain(expected);
+    expect(error.problems[0]?.value).toBe(value);
+  });
+
+  test("secrets are never echoed: keys and tokens <redacted>, a URL's password too", () => {
+    const secret = "hunter2-super-secret";
+    const error = configError({
+      TOKEN_SYMMETRIC_KEY: secret,
+      DATABASE_URL: `mysql://bank:${secret}@db.internal:5432/bank?password=${secret}`,
+      UPSTASH_REDIS_REST_URL: `redis://:${secret}@127.0.0.1:6379`,
+      UPSTASH_REDIS_REST_TOKEN: secret,
+      NODE_ENV: "production",
+      RESEND_API_KEY: secret,
+    });
+    expect(error.message).not.toContain(secret);
+    expect(JSON.stringify(error.problems)).not.toContain(secret);
+    expect(error.message).toContain("TOKEN_SYMMETRIC_KEY=<redacted>: must be exactly 32 bytes");
+    expect(error.message).toContain(
+      "DATABASE_URL=mysql://bank:<redacted>@db.internal:5432/bank?password=<redacted>: must be",
+    );
+    expect(error.message).toContain("UPSTASH_REDIS_REST_URL=redis://:<redacted>@127.0.0.1:6379");
+    // The development key in production: named, never shown.
+    const dev = configError({
+      ...PRODUCTION_SERVICES,
+      NODE_ENV: "production",
+      DATABASE_URL: "postgres://h/db",
+      TOKEN_SYMMETRIC_KEY: DEVELOPMENT_TOKEN_KEY,
+    });
+    expect(dev.message).toContain("TOKEN_SYMMETRIC_KEY=<redacted>: is required in production");
+    expect(dev.message).not.toContain(DEVELOPMENT_TOKEN_KEY);
+  });
+
+  test("an unset variable is named without a value; a very long value is cut short", () => {
+    const error = configError({ NODE_ENV: "production", ...PRODUCTION_SERVICES });
+    expect(error.message).toContain("  - DATABASE_URL: is required in production");
+    const long = configError({ EMAIL_FROM: "x".repeat(5_000) });
+    expect(long.message.length).toBeLessThan(400);
+    expect(long.message).toContain(`EMAIL_FROM=${"x".repeat(100)}…: must be`);
   });
 
   test("several bad variables → one ConfigError naming every one of them", () => {
@@ -465,6 +543,8 @@ describe("the server process with a bad configuration", () => {
     expect(errors).toContain("PORT");
     expect(errors).toContain("LOG_LEVEL");
     expect(errors).toContain("Invalid configuration (2 variables)");
+    expect(errors).toContain("PORT=abc: must be an integer");
+    expect(errors).toContain("LOG_LEVEL=verbose: must be one of debug, info, warn, error");
     // Nothing was started: no "serving on" line.
     expect(await stdout).not.toContain("serving on");
   }, 20_000);

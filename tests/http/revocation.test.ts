@@ -117,15 +117,21 @@ describe.skipIf(!rest)("on every instance (two instances, one Redis, one databas
     expect(renewed.status).toBe(200);
     expect((await me(b, renewed.body.access_token)).status).toBe(200);
 
-    // The rotated refresh token comes back: theft. The whole session is blocked.
+    // Rotated once more, then the token from before the previous one comes back (older than
+    // the reuse interval's one token): theft. The whole session is blocked.
+    const again = await a.request<LoginJson>("POST", "/tokens/renew_access", {
+      body: { refresh_token: renewed.body.refresh_token },
+    });
+    expect(again.status).toBe(200);
     const reuse = await a.request("POST", "/tokens/renew_access", {
       body: { refresh_token: first.refresh_token },
     });
     expectProblem(reuse, 401, "unauthenticated");
     await expectRejectedWithinASecond(b, renewed.body.access_token);
+    await expectRejectedWithinASecond(b, again.body.access_token);
     await expectRejectedWithinASecond(b, first.access_token);
     const current = await b.request("POST", "/tokens/renew_access", {
-      body: { refresh_token: renewed.body.refresh_token },
+      body: { refresh_token: again.body.refresh_token },
     });
     expectProblem(current, 401, "unauthenticated");
   });

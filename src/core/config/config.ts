@@ -17,6 +17,7 @@ import {
   isUrl,
   logLevel,
   nodeEnv,
+  oneOf,
   parseEnvironment,
 } from "./environment.ts";
 
@@ -43,7 +44,7 @@ const rateLimit = (fallback: string) =>
       if (!match || limit < 1 || windowMs === undefined || windowMs < 1000) {
         ctx.addIssue({
           code: "custom",
-          message: `must be <requests>/<window> such as 5/15m or 60/1m (got "${value}")`,
+          message: "must be <requests>/<window> such as 5/15m or 60/1m (a window of at least 1s)",
         });
         return z.NEVER;
       }
@@ -80,11 +81,16 @@ const variables = {
     })
     .default(DEVELOPMENT_TOKEN_KEY),
   /** PASETO v4.local (default) or JWT HS256. */
-  TOKEN_TYPE: z.enum(["paseto", "jwt"]).default("paseto"),
+  TOKEN_TYPE: oneOf(["paseto", "jwt"], "paseto"),
   /** Milliseconds. */
   ACCESS_TOKEN_DURATION: duration("15m"),
   /** Milliseconds: a session's lifetime. */
   REFRESH_TOKEN_DURATION: duration("24h"),
+  /**
+   * Milliseconds after a rotation during which the refresh token it retired may be presented
+   * once more for a fresh pair (a renewal whose response was lost); 0: strict.
+   */
+  REFRESH_TOKEN_REUSE_INTERVAL: duration("10s", { allowZero: true }),
   BCRYPT_COST: integer(4, 31, 10),
   /** Proxies in front whose X-Forwarded-For entries are trusted (0: none). */
   TRUST_PROXY: z
@@ -96,7 +102,7 @@ const variables = {
       if (/^[0-9]{1,2}$/.test(value)) return Number(value);
       ctx.addIssue({
         code: "custom",
-        message: `must be false, true or the number of proxies in front (got "${value}")`,
+        message: "must be false, true or the number of proxies in front (0 to 99)",
       });
       return z.NEVER;
     }),
@@ -169,6 +175,7 @@ const schema = z.object(variables).transform((e) => ({
   tokenType: e.TOKEN_TYPE,
   accessTokenDuration: e.ACCESS_TOKEN_DURATION,
   refreshTokenDuration: e.REFRESH_TOKEN_DURATION,
+  refreshTokenReuseInterval: e.REFRESH_TOKEN_REUSE_INTERVAL,
   bcryptCost: e.BCRYPT_COST,
   trustProxyHops: e.TRUST_PROXY,
   allowedOrigins: e.ALLOWED_ORIGINS,

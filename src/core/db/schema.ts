@@ -56,6 +56,13 @@ export const sessions = pgTable(
       .references(() => users.username),
     /** SHA-256 of the current refresh token; the token itself is never stored. */
     refreshTokenHash: varchar("refresh_token_hash", { length: 64 }).notNull(),
+    /**
+     * SHA-256 of the refresh token the last rotation retired, and when it retired it: within
+     * REFRESH_TOKEN_REUSE_INTERVAL of `rotatedAt` that one token may be presented again (a
+     * renewal whose response was lost). Null before the first renewal.
+     */
+    previousRefreshTokenHash: varchar("previous_refresh_token_hash", { length: 64 }),
+    rotatedAt: timestamptz("rotated_at"),
     userAgent: varchar("user_agent").notNull(),
     clientIp: varchar("client_ip").notNull(),
     isBlocked: boolean("is_blocked").notNull().default(false),

@@ -24,6 +24,11 @@ export interface Services {
   accessTokenDuration: number;
   /** Milliseconds: a session's lifetime; rotated refresh tokens never outlive it. */
   refreshTokenDuration: number;
+  /**
+   * Milliseconds after a rotation during which the retired refresh token still yields a fresh
+   * pair instead of blocking the session (0: strict).
+   */
+  refreshTokenReuseInterval: number;
   jobs: JobQueue;
   limiter: RateLimiter;
   revocations: SessionRevocations;

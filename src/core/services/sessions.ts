@@ -22,7 +22,7 @@ import { assertValid } from "./validation.ts";
  * Logins, sessions and the tokens that prove them (contract, "Users and sessions"):
  * - a login opens a session whose refresh token is stored only as a SHA-256 hash;
  * - each renewal rotates the refresh token; presenting an already-rotated one blocks the whole
- *   session (theft detection);
+ *   session (theft detection), except the immediately previous one within the reuse interval;
  * - an access token is honoured only while its session is open (logout, password change and
  *   refresh-token reuse block it).
  */
@@ -107,12 +107,23 @@ export async function login(
   return { sessionId, ...pair, user };
 }
 
-type RenewOutcome = { ok: true; pair: TokenPair } | { ok: false; reason: string; revoke?: boolean };
+type RenewOutcome =
+  | { ok: true; pair: TokenPair; retried: boolean }
+  | { ok: false; reason: string; revoke?: boolean };
 
 /**
  * Trades a refresh token for a new access token AND a new refresh token; the old refresh token
  * stops working. A rotated token presented again blocks the session, and the block is
- * committed even though the call answers 401.
+ * committed even though the call answers 401, with one exception, the reuse interval: within
+ * `refreshTokenReuseInterval` of the rotation that retired it, the IMMEDIATELY previous token
+ * yields a fresh pair once more (a client whose renewal response was lost retries with it).
+ *
+ * One chain per session, always: the session row is locked for the whole decision, so
+ * concurrent renewals are decided one after the other. A retry within the interval rotates
+ * the current token away (the pair the lost response carried stops working) and keeps the
+ * retried token as the previous one, with the interval still counted from its first rotation;
+ * so at any moment only the newest pair and, briefly, the retried token can renew, and
+ * anything older blocks the session.
  */
 export async function renewAccessToken(
   ctx: ServiceContext,
@@ -125,6 +136,8 @@ export async function renewAccessToken(
       .select({
         username: sessions.username,
         refreshTokenHash: sessions.refreshTokenHash,
+        previousRefreshTokenHash: sessions.previousRefreshTokenHash,
+        rotatedAt: sessions.rotatedAt,
         isBlocked: sessions.isBlocked,
         expiresAt: sessions.expiresAt,
         role: users.role,
@@ -137,9 +150,17 @@ export async function renewAccessToken(
     if (session.isBlocked) return { ok: false, reason: "blocked session" };
     if (session.username !== payload.username)
       return { ok: false, reason: "incorrect session user" };
-    const remaining = session.expiresAt.getTime() - ctx.clock.now().getTime();
+    const now = ctx.clock.now();
+    const remaining = session.expiresAt.getTime() - now.getTime();
     if (remaining <= 0) return { ok: false, reason: "expired session" };
-    if (session.refreshTokenHash !== presentedHash) {
+    const current = session.refreshTokenHash === presentedHash;
+    const retried =
+      !current &&
+      ctx.refreshTokenReuseInterval > 0 &&
+      session.previousRefreshTokenHash === presentedHash &&
+      session.rotatedAt !== null &&
+      now.getTime() - session.rotatedAt.getTime() <= ctx.refreshTokenReuseInterval;
+    if (!current && !retried) {
       await tx.update(sessions).set({ isBlocked: true }).where(eq(sessions.id, payload.sessionId));
       return { ok: false, reason: "refresh token reused: session blocked", revoke: true };
     }
@@ -152,9 +173,17 @@ export async function renewAccessToken(
     });
     await tx
       .update(sessions)
-      .set({ refreshTokenHash: hashToken(pair.refreshToken) })
+      .set(
+        retried
+          ? { refreshTokenHash: hashToken(pair.refreshToken) }
+          : {
+              refreshTokenHash: hashToken(pair.refreshToken),
+              previousRefreshTokenHash: presentedHash,
+              rotatedAt: now,
+            },
+      )
       .where(eq(sessions.id, payload.sessionId));
-    return { ok: true, pair };
+    return { ok: true, pair, retried };
   });
   if (!outcome.ok) {
     if (outcome.revoke) await ctx.revocations.revokeSessions([payload.sessionId]);
@@ -166,6 +195,11 @@ export async function renewAccessToken(
       "unauthenticated",
       "this session is no longer valid; log in again",
     );
+  }
+  if (outcome.retried) {
+    ctx.logger.info("previous refresh token presented within the reuse interval: rotated again", {
+      sessionId: payload.sessionId,
+    });
   }
   return outcome.pair;
 }

@@ -90,6 +90,7 @@ export function buildServices(
     passwords: createPasswordHasher({ cost: config.bcryptCost, bcrypt: parts.bcrypt }),
     accessTokenDuration: config.accessTokenDuration,
     refreshTokenDuration: config.refreshTokenDuration,
+    refreshTokenReuseInterval: config.refreshTokenReuseInterval,
     jobs: parts.jobs ?? noJobs,
     limiter: stores.limiter,
     revocations: stores.revocations,
