@@ -1,4 +1,11 @@
-import { call } from "../support/app.ts";
+import { type Config, loadConfig } from "../../src/core/config/config.ts";
+import { type AppType, createApp } from "../../src/core/http/app.ts";
+import type { HttpDeps } from "../../src/core/http/env.ts";
+import { buildSharedStores } from "../../src/core/wiring/services.ts";
+import { type CallOptions, call, callOn, httpDepsFor, type Reply } from "../support/app.ts";
+import { TEST_ENV, type TestContext, testContext, testDatabase } from "../support/database.ts";
+import { uniqueName } from "../support/fixtures.ts";
+import { captureLogs, type LogLine } from "../support/logs.ts";
 
 /**
  * What the security suite reads from the API's own description: the operations of
@@ -71,4 +78,82 @@ export function connectCall(method: string, body: unknown, token?: string) {
     `/pb.SimpleBank/${method}`,
     { body, token, headers: { "Connect-Protocol-Version": "1" } },
   );
+}
+
+export interface Bank {
+  app: AppType;
+  config: Config;
+  services: TestContext;
+  logs: LogLine[];
+  request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options?: CallOptions,
+  ): Promise<Reply<T>>;
+  /** Registers a user on this app and logs in. */
+  signUp(): Promise<BankUser>;
+}
+
+export interface BankUser {
+  username: string;
+  password: string;
+  email: string;
+  accessToken: string;
+  refreshToken: string;
+  sessionId: string;
+}
+
+/**
+ * An app of its own on the run's database, configured by `env` on top of TEST_ENV (token type,
+ * rate limits…), with HTTP settings `http` (trusted proxies, the connection's address…) and
+ * in-process stores; its services' logs are kept.
+ */
+export async function bankApp(
+  env: Record<string, string> = {},
+  http: Partial<HttpDeps> = {},
+): Promise<Bank> {
+  const database = await testDatabase();
+  const config = loadConfig({ ...TEST_ENV, ...env });
+  const { logger, lines } = captureLogs();
+  const services = testContext(config, database.handle.db, {
+    logger,
+    jobs: database.jobs.queue,
+    stores: buildSharedStores(config, logger),
+  });
+  const app = createApp(httpDepsFor(services, { logger, ...http }));
+  const request = <T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options: CallOptions = {},
+  ) => callOn<T>(app, method, path, options);
+  return {
+    app,
+    config,
+    services,
+    logs: lines,
+    request,
+    async signUp() {
+      const username = uniqueName("sec");
+      const password = `pw-${crypto.randomUUID()}`;
+      const email = `${username}@example.com`;
+      const created = await request("POST", "/users", {
+        body: { username, password, full_name: "Security Test", email },
+      });
+      if (created.status !== 201) throw new Error(`sign-up: ${JSON.stringify(created.body)}`);
+      const login = await request<{
+        access_token: string;
+        refresh_token: string;
+        session_id: string;
+      }>("POST", "/users/login", { body: { username, password } });
+      if (login.status !== 200) throw new Error(`login: ${JSON.stringify(login.body)}`);
+      return {
+        username,
+        password,
+        email,
+        accessToken: login.body.access_token,
+        refreshToken: login.body.refresh_token,
+        sessionId: login.body.session_id,
+      };
+    },
+  };
 }
