@@ -46,7 +46,7 @@ interface OpenApiDocument {
   components?: { schemas?: Record<string, Record<string, unknown>> };
 }
 
-async function openApiDocument(): Promise<OpenApiDocument> {
+export async function openApiDocument(): Promise<OpenApiDocument> {
   const reply = await call<OpenApiDocument>("GET", "/openapi.json");
   if (reply.status !== 200) throw new Error(`GET /openapi.json: ${reply.status}`);
   return reply.body;
