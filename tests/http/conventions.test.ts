@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createRoute, z } from "@hono/zod-openapi";
 import { type DatabaseHandle, openDatabase } from "../../src/core/db/client.ts";
 import { type AppType, createApp, MAX_BODY_BYTES } from "../../src/core/http/app.ts";
+import { createRouter } from "../../src/core/http/create-router.ts";
 import type { Logger } from "../../src/core/lib/logger.ts";
 import {
   type AccountJson,
@@ -521,6 +523,18 @@ describe("unknown query parameters, like unknown body fields: 400 naming them", 
         .map((error) => error.field)
         .sort(),
     ).toEqual(["email_id", "extra", "secret_code"]);
+  });
+
+  test("a route whose query is not an object is refused when it is registered", () => {
+    const route = createRoute({
+      method: "get",
+      path: "/odd",
+      request: { query: z.string() as unknown as z.ZodObject },
+      responses: { 200: { description: "never" } },
+    });
+    expect(() => createRouter().openapi(route, (c) => c.json({}, 200))).toThrow(
+      "a route's query must be a z.object",
+    );
   });
 
   test("known parameters still work, and authentication still comes first", async () => {

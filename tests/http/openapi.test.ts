@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { ERROR_CODES } from "../../src/core/domain/errors.ts";
+import { ERROR_CODES, ERROR_TABLE, type ErrorCode } from "../../src/core/domain/error-codes.ts";
 import type { AppType } from "../../src/core/http/app.ts";
+import { statusOf } from "../../src/core/http/problem.ts";
 import { call, expectProblem, testApp } from "../support/app.ts";
 
 /**
@@ -16,7 +17,24 @@ interface Operation {
   summary?: string;
   security?: Record<string, string[]>[];
   requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> };
-  responses: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+  parameters?: Parameter[];
+  responses: Record<
+    string,
+    {
+      content?: Record<
+        string,
+        { schema?: Schema; example?: unknown; examples?: Record<string, { value?: unknown }> }
+      >;
+    }
+  >;
+}
+
+interface Parameter {
+  name: string;
+  in: string;
+  example?: unknown;
+  examples?: Record<string, { value?: unknown }>;
+  schema?: Schema & { default?: unknown };
 }
 
 interface Schema {
@@ -294,5 +312,104 @@ describe("problem codes", () => {
     expect(body.type).toBe(`/problems/${body.code}`);
     const page = await call("GET", body.type);
     expect(page.status).toBe(200);
+  });
+
+  test("each error response shows examples of its own status: its codes, its status, its title", () => {
+    everyOperation(({ operation }) => {
+      const wrong: string[] = [];
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (!/^[45]\d\d$/.test(status)) continue;
+        const media = response.content?.["application/problem+json"];
+        if (media?.example !== undefined)
+          wrong.push(`${status}: a single example, not one per code`);
+        const examples = Object.entries(media?.examples ?? {});
+        if (examples.length === 0) wrong.push(`${status}: no example`);
+        const codes = ERROR_CODES.filter((code) => String(statusOf(code)) === status);
+        expect(codes.length).toBeGreaterThan(0);
+        for (const [name, { value }] of examples) {
+          const problem = value as Record<string, unknown>;
+          const code = problem.code as ErrorCode;
+          const ok =
+            name === code &&
+            codes.includes(code) &&
+            problem.status === Number(status) &&
+            problem.type === `/problems/${code}` &&
+            problem.title === ERROR_TABLE[code]?.title &&
+            typeof problem.detail === "string" &&
+            (problem.errors === undefined) === (code !== "validation_failed");
+          if (!ok) wrong.push(`${status}: example ${name} is ${JSON.stringify(problem)}`);
+        }
+        const shown = examples.map(([name]) => name);
+        if (shown.join() !== codes.join()) wrong.push(`${status}: shows ${shown}, not ${codes}`);
+      }
+      return wrong.length > 0 ? wrong.join("; ") : undefined;
+    });
+  });
+
+  test("the statuses a client meets most show their own codes (401, 404, 409, 413, 415, 422, 429, 503)", () => {
+    const examplesOf = (path: string, method: string, status: string) =>
+      Object.keys(
+        doc.paths[path]?.[method]?.responses[status]?.content?.["application/problem+json"]
+          ?.examples ?? {},
+      );
+    expect(examplesOf("/transfers", "post", "401")).toEqual([
+      "unauthenticated",
+      "token_expired",
+      "invalid_credentials",
+    ]);
+    expect(examplesOf("/transfers", "post", "413")).toEqual(["payload_too_large"]);
+    expect(examplesOf("/transfers", "post", "415")).toEqual(["unsupported_media_type"]);
+    expect(examplesOf("/transfers", "post", "422")).toContain("insufficient_funds");
+    expect(examplesOf("/transfers", "post", "429")).toEqual(["rate_limited"]);
+    expect(examplesOf("/transfers", "post", "503")).toEqual(["unavailable"]);
+    expect(examplesOf("/accounts/{id}", "get", "403")).toEqual(["forbidden"]);
+    expect(examplesOf("/accounts/{id}", "get", "404")).toContain("not_found");
+    expect(examplesOf("/users", "post", "409")).toContain("username_taken");
+  });
+
+  test("the Problem schema itself shows no example status or code (each response has its own)", () => {
+    const problem = resolve({ $ref: PROBLEM_REF });
+    for (const name of ["type", "title", "status", "detail", "code"]) {
+      expect({ name, example: problem.properties?.[name]?.example }).toEqual({
+        name,
+        example: undefined,
+      });
+    }
+  });
+
+  test("parameters: ids have integer examples; no username is pre-filled (example or default)", () => {
+    // Usernames the document's bodies use as examples, and the system user.
+    const names = new Set(["alice", "bob", "bank"]);
+    const exampleValues = (parameter: Parameter) => [
+      ...(parameter.example === undefined ? [] : [parameter.example]),
+      ...Object.values(parameter.examples ?? {}).map((e) => e.value),
+      ...(parameter.schema?.example === undefined ? [] : [parameter.schema.example]),
+      ...(parameter.schema?.default === undefined ? [] : [parameter.schema.default]),
+    ];
+    let ids = 0;
+    everyOperation(({ operation }) => {
+      const wrong: string[] = [];
+      for (const parameter of operation.parameters ?? []) {
+        const values = exampleValues(parameter);
+        const isId = /(^|_)id$|Id$/.test(parameter.name);
+        if (isId) {
+          ids += 1;
+          if (parameter.schema?.type !== "integer")
+            wrong.push(`${parameter.name} is not an integer`);
+          for (const value of values) {
+            if (!Number.isInteger(value))
+              wrong.push(`${parameter.name} example ${JSON.stringify(value)}`);
+          }
+        }
+        const names_ = values.filter((value) => typeof value === "string" && names.has(value));
+        if (names_.length > 0) wrong.push(`${parameter.name} pre-fills ${names_.join(", ")}`);
+        if (/user|owner/.test(parameter.name) && values.length > 0) {
+          wrong.push(`${parameter.name} has an example or default: ${JSON.stringify(values)}`);
+        }
+      }
+      return wrong.length > 0 ? wrong.join("; ") : undefined;
+    });
+    // The path ids, account_id and email_id were all looked at.
+    expect(ids).toBeGreaterThanOrEqual(8);
   });
 });

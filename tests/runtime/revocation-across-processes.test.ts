@@ -83,7 +83,7 @@ interface Bank {
 /** `bun src/main.ts` on a free port of its own with `env` (no job worker), once ready. */
 async function startBank(env: Record<string, string>): Promise<Bank> {
   const port = await freePort();
-  const server = startServer({ ...env, WORKER_ENABLED: "false", PORT: String(port) }, port);
+  const server = startServer({ ...env, WORKER_ENABLED: "false", PORT: String(port) });
   children.add(server.process);
   await waitUntilReady(server, 60_000);
   return { server, baseUrl: `http://127.0.0.1:${port}` };

@@ -23,9 +23,17 @@ export interface ServerProcess {
   output(): string;
 }
 
-/** Starts `bun src/main.ts` with exactly `env` (plus PATH and HOME). */
-export function startServer(env: Record<string, string>, port?: number): ServerProcess {
-  return startProcess("src/main.ts", env, port ?? Number(env.PORT ?? 8080));
+/**
+ * Starts `bun src/main.ts` with exactly `env` (plus PATH and HOME). `env.PORT` is required: a
+ * port the test picked (`freePort()`), so no test ever binds the default 8080, which another
+ * run or a developer's server may hold (the default itself is tests/config.test.ts's).
+ */
+export function startServer(env: Record<string, string>): ServerProcess {
+  const port = Number(env.PORT);
+  if (!env.PORT || !Number.isInteger(port) || port <= 0) {
+    throw new Error("startServer needs PORT: a port the test picked with freePort()");
+  }
+  return startProcess("src/main.ts", env, port);
 }
 
 /**

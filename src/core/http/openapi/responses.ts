@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import { ERROR_CODES, type ErrorCode } from "../../domain/error-codes.ts";
 import { type ProblemStatus, statusOf } from "../problem.ts";
+import { problemExample } from "./problem-examples.ts";
 import { ProblemSchema } from "./schemas.ts";
 
 export type { ProblemStatus } from "../problem.ts";
@@ -54,10 +55,22 @@ const RetryAfter = {
   },
 };
 
+/** One example per code the status can carry, each of that status (Swagger UI: a menu). */
+function problemExamples(status: ProblemStatus) {
+  return Object.fromEntries(
+    codesOfStatus(status).map((code) => [
+      code,
+      { summary: `${status} ${code}`, value: problemExample(code) },
+    ]),
+  );
+}
+
 function problemResponse(status: ProblemStatus) {
   return {
     description: problemDescription(status),
-    content: { "application/problem+json": { schema: ProblemSchema } },
+    content: {
+      "application/problem+json": { schema: ProblemSchema, examples: problemExamples(status) },
+    },
     ...(status === 429 || status === 503 ? { headers: RetryAfter } : {}),
   };
 }

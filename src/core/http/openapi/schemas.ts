@@ -43,11 +43,13 @@ const Timestamp = z
 const Id = (description: string) =>
   z.number().int().min(1).openapi({ description, example: 42, minimum: 1, maximum: MAX_ID });
 
-const Username = documentable(usernameRule).openapi({
+/** A username as a parameter: no example, which would pre-fill one user's name for everyone. */
+const UsernameParam = documentable(usernameRule).openapi({
   pattern: "^[a-z0-9_]{3,100}$",
-  example: "alice",
   description: "3 to 100 lowercase letters, digits or underscores",
 });
+
+const Username = UsernameParam.openapi({ example: "alice" });
 
 const Password = documentable(passwordRule).openapi({
   format: "password",
@@ -134,25 +136,25 @@ const PageSize = urlInteger({
 export const IdParams = z.object({
   id: urlInteger({ min: 1, max: MAX_ID, description: "Account id" }).openapi({
     param: { name: "id", in: "path" },
-    example: "42",
+    example: 42,
   }),
 });
 
 export const TransferIdParams = z.object({
   id: urlInteger({ min: 1, max: MAX_ID, description: "Transfer id" }).openapi({
     param: { name: "id", in: "path" },
-    example: "7",
+    example: 7,
   }),
 });
 
 export const UsernameParams = z.object({
-  username: Username.openapi({ param: { name: "username", in: "path" } }),
+  username: UsernameParam.openapi({ param: { name: "username", in: "path" } }),
 });
 
 export const PageQuery = z.object({ page_id: PageId, page_size: PageSize });
 
 export const ListAccountsQuery = PageQuery.extend({
-  owner: Username.optional().openapi({
+  owner: UsernameParam.optional().openapi({
     param: { name: "owner", in: "query" },
     description: "Whose accounts (bankers only; default: the caller)",
   }),
@@ -163,13 +165,13 @@ export const ListTransfersQuery = PageQuery.extend({
     min: 1,
     max: MAX_ID,
     description: "Transfers with this account on either side",
-  }).openapi({ param: { name: "account_id", in: "query" }, example: "42" }),
+  }).openapi({ param: { name: "account_id", in: "query" }, example: 42 }),
 });
 
 export const VerifyEmailQuery = z.object({
   email_id: urlInteger({ min: 1, max: MAX_ID, description: "From the verification link" }).openapi({
     param: { name: "email_id", in: "query" },
-    example: "1",
+    example: 1,
   }),
   secret_code: documentable(secretCodeRule).openapi({
     param: { name: "secret_code", in: "query" },
@@ -337,17 +339,18 @@ export const TransferResultSchema = z
 
 export const ProblemSchema = z
   .object({
-    type: z.string().openapi({ example: "/problems/validation_failed" }),
-    title: z.string().openapi({ example: "Request validation failed" }),
-    status: z.number().int().openapi({ example: 400 }),
-    detail: z.string().openapi({ example: "2 fields are invalid" }),
+    // No examples here: each error status shows examples of its own codes (problem-examples.ts).
+    type: z.string().openapi({ description: "`/problems/<code>`, a page explaining the code" }),
+    title: z.string().openapi({ description: "The code's title" }),
+    status: z.number().int().openapi({ description: "The HTTP status" }),
+    detail: z.string().openapi({ description: "For humans; may change" }),
     code: z.enum(ERROR_CODES).openapi({ description: "Stable machine-readable code" }),
     request_id: z.string().optional().openapi({ description: "Also in the X-Request-Id header" }),
     errors: z
       .array(
         z.object({
-          field: z.string().openapi({ example: "email" }),
-          message: z.string().openapi({ example: "is not a valid email address" }),
+          field: z.string().openapi({ description: "As the client sent it (dotted when nested)" }),
+          message: z.string(),
         }),
       )
       .optional()
