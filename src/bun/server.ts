@@ -15,6 +15,7 @@ import { buildServices, buildSharedStores } from "../core/wiring/services.ts";
 import { bunBcrypt } from "./bcrypt.ts";
 import { bunConnectionIp } from "./connection-ip.ts";
 import { connectDatabase } from "./database.ts";
+import { DatabaseStartError } from "./database-start.ts";
 import { docsAssets } from "./docs-assets.ts";
 import { startGrpcServer } from "./grpc-server.ts";
 import { stopHttpServer } from "./shutdown.ts";
@@ -98,7 +99,8 @@ export async function runServer(config: Config): Promise<void> {
       logger.info("database pool closed");
     });
   } catch (error) {
-    logger.error("start-up failed", { error });
+    if (error instanceof DatabaseStartError) logger.error(`start-up failed: ${error.message}`);
+    else logger.error("start-up failed", { error });
     process.exit(1);
   }
 }

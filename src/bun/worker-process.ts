@@ -10,6 +10,7 @@ import { startWorker } from "../core/jobs/worker.ts";
 import { loggerFor } from "../core/lib/logger.ts";
 import { buildMailer } from "../core/wiring/mailer.ts";
 import { connectDatabase } from "./database.ts";
+import { DatabaseStartError } from "./database-start.ts";
 import { isWatchReload, onShutdownSignal } from "./startup.ts";
 
 /** Starts the worker; on a start-up failure logs it and exits 1. */
@@ -39,7 +40,9 @@ export async function runWorkerProcess(config: Config): Promise<void> {
       logger.info("database pool closed");
     });
   } catch (error) {
-    logger.error("worker start-up failed", { error });
+    if (error instanceof DatabaseStartError) {
+      logger.error(`worker start-up failed: ${error.message}`);
+    } else logger.error("worker start-up failed", { error });
     process.exit(1);
   }
 }
