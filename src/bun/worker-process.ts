@@ -9,6 +9,7 @@ import { startJobQueue } from "../core/jobs/boss.ts";
 import { startWorker } from "../core/jobs/worker.ts";
 import { loggerFor } from "../core/lib/logger.ts";
 import { buildMailer } from "../core/wiring/mailer.ts";
+import { databaseOutageLog } from "../core/wiring/services.ts";
 import { connectDatabase } from "./database.ts";
 import { DatabaseStartError } from "./database-start.ts";
 import { isWatchReload, onShutdownSignal } from "./startup.ts";
@@ -21,7 +22,11 @@ export async function runWorkerProcess(config: Config): Promise<void> {
       applicationName: "simplebank-worker",
       attachToRunning: true,
     });
-    const jobs = await startJobQueue({ url: database.url, logger });
+    const jobs = await startJobQueue({
+      url: database.url,
+      logger,
+      outage: databaseOutageLog(logger, () => database.handle.sql`select 1`),
+    });
     const mailer = buildMailer(config, logger);
     await startWorker(
       jobs.boss,
