@@ -17,6 +17,7 @@ import { pruneIdempotencyKeys } from "../core/services/idempotency.ts";
 import { grantRole } from "../core/services/users.ts";
 import { buildSharedStores } from "../core/wiring/services.ts";
 import { connectDatabase } from "./database.ts";
+import { DatabaseStartError } from "./database-start.ts";
 import { loadConfigOrExit } from "./startup.ts";
 
 export interface CommandSpec {
@@ -161,7 +162,8 @@ export async function runOperatorCommand(
   try {
     return await command.run(config, logger, args);
   } catch (error) {
-    logger.error("command failed", { error });
+    if (error instanceof DatabaseStartError) logger.error(`${command.name}: ${error.message}`);
+    else logger.error("command failed", { error });
     return 1;
   }
 }

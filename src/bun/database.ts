@@ -1,6 +1,7 @@
 import type { Config } from "../core/config/config.ts";
 import { type DatabaseHandle, openDatabase } from "../core/db/client.ts";
 import type { Logger } from "../core/lib/logger.ts";
+import { awaitDatabase } from "./database-start.ts";
 import {
   type EmbeddedPostgres,
   ensureDatabase,
@@ -23,7 +24,9 @@ export interface RuntimeDatabase {
 
 /**
  * Connects to DATABASE_URL or, when it is unset (never in production), starts the embedded
- * PostgreSQL in EMBEDDED_POSTGRES_DIR; then applies pending migrations.
+ * PostgreSQL in EMBEDDED_POSTGRES_DIR; waits (bounded) for it to answer, then applies pending
+ * migrations. An unreachable server, a missing database or a refused login throws a
+ * DatabaseStartError whose message says what to do.
  */
 export async function connectDatabase(
   config: Config,
@@ -61,6 +64,7 @@ export async function connectDatabase(
     if (!closeOptions.keepEmbeddedRunning) await embedded?.stop();
   };
   try {
+    await awaitDatabase(handle, url, logger);
     if (options.migrate ?? true) {
       await runMigrations(handle);
       logger.info("database migrations applied");

@@ -11,10 +11,11 @@ import { startWorker } from "../core/jobs/worker.ts";
 import { loggerFor } from "../core/lib/logger.ts";
 import { buildHttpDeps } from "../core/wiring/http.ts";
 import { buildMailer } from "../core/wiring/mailer.ts";
-import { buildServices, buildSharedStores } from "../core/wiring/services.ts";
+import { buildServices, buildSharedStores, databaseOutageLog } from "../core/wiring/services.ts";
 import { bunBcrypt } from "./bcrypt.ts";
 import { bunConnectionIp } from "./connection-ip.ts";
 import { connectDatabase } from "./database.ts";
+import { DatabaseStartError } from "./database-start.ts";
 import { docsAssets } from "./docs-assets.ts";
 import { startGrpcServer } from "./grpc-server.ts";
 import { stopHttpServer } from "./shutdown.ts";
@@ -25,7 +26,9 @@ export async function runServer(config: Config): Promise<void> {
   const logger = loggerFor(config);
   try {
     const database = await connectDatabase(config, logger);
-    const jobs = await startJobQueue({ url: database.url, logger });
+    // One record of database outages for HTTP, gRPC and the job queue: one warning each.
+    const databaseOutage = databaseOutageLog(logger, () => database.handle.sql`select 1`);
+    const jobs = await startJobQueue({ url: database.url, logger, outage: databaseOutage });
     const stores = buildSharedStores(config, logger);
     const { db } = database.handle;
     if (config.workerEnabled) {
@@ -42,7 +45,13 @@ export async function runServer(config: Config): Promise<void> {
     }
 
     let shuttingDown = false;
-    const services = buildServices(config, { logger, jobs: jobs.queue, stores, bcrypt: bunBcrypt });
+    const services = buildServices(config, {
+      logger,
+      jobs: jobs.queue,
+      stores,
+      bcrypt: bunBcrypt,
+      databaseOutage,
+    });
     const httpDeps = buildHttpDeps(config, {
       services,
       stores,
@@ -98,7 +107,8 @@ export async function runServer(config: Config): Promise<void> {
       logger.info("database pool closed");
     });
   } catch (error) {
-    logger.error("start-up failed", { error });
+    if (error instanceof DatabaseStartError) logger.error(`start-up failed: ${error.message}`);
+    else logger.error("start-up failed", { error });
     process.exit(1);
   }
 }

@@ -9,7 +9,9 @@ import { startJobQueue } from "../core/jobs/boss.ts";
 import { startWorker } from "../core/jobs/worker.ts";
 import { loggerFor } from "../core/lib/logger.ts";
 import { buildMailer } from "../core/wiring/mailer.ts";
+import { databaseOutageLog } from "../core/wiring/services.ts";
 import { connectDatabase } from "./database.ts";
+import { DatabaseStartError } from "./database-start.ts";
 import { isWatchReload, onShutdownSignal } from "./startup.ts";
 
 /** Starts the worker; on a start-up failure logs it and exits 1. */
@@ -20,7 +22,11 @@ export async function runWorkerProcess(config: Config): Promise<void> {
       applicationName: "simplebank-worker",
       attachToRunning: true,
     });
-    const jobs = await startJobQueue({ url: database.url, logger });
+    const jobs = await startJobQueue({
+      url: database.url,
+      logger,
+      outage: databaseOutageLog(logger, () => database.handle.sql`select 1`),
+    });
     const mailer = buildMailer(config, logger);
     await startWorker(
       jobs.boss,
@@ -39,7 +45,9 @@ export async function runWorkerProcess(config: Config): Promise<void> {
       logger.info("database pool closed");
     });
   } catch (error) {
-    logger.error("worker start-up failed", { error });
+    if (error instanceof DatabaseStartError) {
+      logger.error(`worker start-up failed: ${error.message}`);
+    } else logger.error("worker start-up failed", { error });
     process.exit(1);
   }
 }

@@ -164,6 +164,13 @@ describe("grpcFailure: the status and details of each error", () => {
     expect(bug.status.details).toHaveLength(1);
     expect(bug.status.findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: "internal" });
     expect(lines.map((line) => line.msg)).toEqual(["database unavailable", "unhandled error"]);
+    // The outage is expected: a warning with its reason, no stack; the bug has its stack.
+    expect(lines[0]).toMatchObject({
+      level: "warn",
+      reason: "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:5432",
+    });
+    expect(lines[0]?.error).toBeUndefined();
+    expect(lines[1]).toMatchObject({ level: "error" });
     // The protocol's own errors pass unchanged.
     const deadline = new ConnectError("deadline", Code.DeadlineExceeded);
     expect(grpcFailure(deadline, logger)).toEqual({ status: deadline });

@@ -748,13 +748,26 @@ describe("errors", () => {
       });
     }
 
-    test("the cause is logged with the request id", async () => {
-      const reply = await send(await unavailableApp(), "GET", "/accounts", {
-        token: user.accessToken,
-      });
-      const id = reply.headers.get("X-Request-Id");
-      const lines = unavailableLog.filter((line) => line.request_id === id);
-      expect(lines.some((line) => line.msg === "database unavailable" && line.error)).toBe(true);
+    test("logged as expected: the request line at WARN with its id, the outage once with its cause, no stack", async () => {
+      const outageApp = await unavailableApp();
+      const before = unavailableLog.length;
+      const ids: (string | null)[] = [];
+      for (let i = 0; i < 3; i++) {
+        const reply = await send(outageApp, "GET", "/accounts", { token: user.accessToken });
+        expectProblem(reply, 503, "unavailable");
+        ids.push(reply.headers.get("X-Request-Id"));
+      }
+      const lines = unavailableLog.slice(before);
+      for (const id of ids) {
+        const line = lines.find((l) => l.request_id === id && l.msg === "request");
+        expect(line).toMatchObject({ level: "warn", status: 503, error_code: "unavailable" });
+      }
+      const outage = lines.filter((l) => String(l.msg).startsWith("the database is unavailable"));
+      expect(outage).toHaveLength(1);
+      expect(outage[0]).toMatchObject({ level: "warn" });
+      expect(String(outage[0]?.reason)).toContain("ECONNREFUSED");
+      expect(lines.filter((l) => l.level === "error")).toEqual([]);
+      expect(JSON.stringify(lines)).not.toContain('"stack"');
     });
   });
 

@@ -15,7 +15,7 @@ describe("Redis breaker", () => {
     expect(records).toHaveLength(0);
   });
 
-  test("a failure opens it for a few seconds; the outage is logged once, at error level", () => {
+  test("a failure opens it for a few seconds; the outage is logged once, a warning with the reason and no stack", () => {
     let now = 1_000_000;
     const { logger, lines: records } = captureLogs();
     const breaker = createRedisBreaker(logger, () => now);
@@ -31,9 +31,17 @@ describe("Redis breaker", () => {
     expect(breaker.available()).toBe(false);
 
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ level: "error", while: "revocation check" });
-    expect(records[0]?.msg).toMatch(/^Redis is unreachable/);
-    expect(records[0]?.error).toMatchObject({ message: "connection refused" });
+    expect(records[0]).toMatchObject({
+      level: "warn",
+      while: "revocation check",
+      reason: "connection refused",
+    });
+    expect(records[0]?.msg).toBe(
+      "Redis is unavailable (connection refused): rate limits fail open and revocation checks use the database",
+    );
+    // An expected, handled condition: no error object, no stack.
+    expect(records[0]?.error).toBeUndefined();
+    expect(JSON.stringify(records)).not.toContain("stack");
   });
 
   test("a success closes it at once and logs the recovery once", () => {
@@ -46,8 +54,8 @@ describe("Redis breaker", () => {
     expect(breaker.available()).toBe(true);
     breaker.succeeded();
     expect(records.map((r) => [r.level, r.msg])).toEqual([
-      ["error", expect.stringMatching(/^Redis is unreachable/)],
-      ["info", "Redis is reachable again"],
+      ["warn", expect.stringMatching(/^Redis is unavailable \(down\)/)],
+      ["info", "Redis is available again after 0 s"],
     ]);
     // A new outage is a new line.
     breaker.failed(new Error("down again"), "revocation check");

@@ -20,8 +20,8 @@ const LIMITS = {
   RATE_LIMIT_TRANSFERS: "2/1h",
 };
 
-const DOWN = /^Redis is unreachable/;
-const BACK = /^Redis is reachable again/;
+const DOWN = /^Redis is unavailable/;
+const BACK = /^Redis is available again/;
 const linesMatching = (logs: LogLine[], pattern: RegExp) =>
   logs.filter((record) => pattern.test(record.msg));
 
@@ -106,10 +106,13 @@ describe("Redis unreachable (a closed port)", () => {
     expect((await loginOn(api, user)).access_token).toBeString();
   });
 
-  test("the outage is logged ONCE, at error level", () => {
+  test("the outage is logged ONCE, as a warning with the reason and no stack (an expected, handled condition)", () => {
     const down = linesMatching(api.logs, DOWN);
     expect(down).toHaveLength(1);
-    expect(down[0]?.level).toBe("error");
+    expect(down[0]?.level).toBe("warn");
+    expect(String(down[0]?.reason)).not.toBe("");
+    expect(JSON.stringify(api.logs)).not.toContain('"stack"');
+    expect(api.logs.filter((line) => line.level === "error")).toEqual([]);
     expect(linesMatching(api.logs, BACK)).toHaveLength(0);
   });
 });

@@ -6,6 +6,7 @@ import { openDatabase } from "../../src/core/db/client.ts";
 import { isUnavailableError } from "../../src/core/db/errors.ts";
 import { createApp } from "../../src/core/http/app.ts";
 import { noJobs } from "../../src/core/services/jobs.ts";
+import { databaseOutageLog } from "../../src/core/wiring/services.ts";
 import { httpDepsFor } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import { captureLogs } from "../support/logs.ts";
@@ -183,17 +184,21 @@ describe("postgres.js when the server ends a connection", () => {
   });
 });
 
-/** The app on `url` with its own pool and a logger that keeps its warnings and errors. */
+/**
+ * The app on `url` with its own pool, a logger that keeps its lines (info and above), and its
+ * own database outage log probing that pool, as the server wires them.
+ */
 async function appOn(url: string, applicationName: string, options: { jobs?: boolean } = {}) {
   const { deps } = await testDatabase();
   const handle = openDatabase({ url, poolMax: 10, applicationName });
-  const { logger, lines: logs } = captureLogs({ level: "warn" });
+  const { logger, lines: logs } = captureLogs({ level: "info" });
   const app = createApp(
     httpDepsFor(
       {
         ...deps,
         db: handle.db,
         logger,
+        databaseOutage: databaseOutageLog(logger, () => handle.sql`select 1`),
         ...(options.jobs === false ? { jobs: noJobs } : {}),
       },
       { logger },
@@ -205,6 +210,15 @@ async function appOn(url: string, applicationName: string, options: { jobs?: boo
     baseUrl: `http://127.0.0.1:${server.port}`,
     /** What was logged as an unhandled error (a 500). */
     unhandled: () => logs.filter((line) => line.msg === "unhandled error"),
+    /** The outage log's lines: [level, "down" | "back"] in order. */
+    outages: () =>
+      logs.flatMap((line): [string, string][] =>
+        line.msg.startsWith("the database is unavailable")
+          ? [[line.level, "down"]]
+          : line.msg.startsWith("the database is available again")
+            ? [[line.level, "back"]]
+            : [],
+      ),
     async stop() {
       await server.stop(true);
       await handle.close({ timeoutSeconds: 0 });
@@ -343,6 +357,19 @@ describe("database connections cut mid-load (pg_terminate_backend)", () => {
       expect(app.unhandled()).toEqual([]);
       expect(problems).toEqual([]);
       expect(statuses.get(500) ?? 0).toBe(0);
+      // Logs: at most one warning per cut (an outage of well under a second), never one per
+      // 503; the 503s' request lines at WARN; no ERROR, no stack.
+      const downs = app.outages().filter(([, what]) => what === "down");
+      expect(downs.length).toBeGreaterThanOrEqual(1);
+      expect(downs.length).toBeLessThanOrEqual(CUTS);
+      expect(
+        app.outages().every(([level, what]) => level === (what === "down" ? "warn" : "info")),
+      ).toBe(true);
+      const requests503 = app.logs.filter((l) => l.msg === "request" && l.status === 503);
+      expect(requests503.length).toBe(unavailable);
+      expect(requests503.every((l) => l.level === "warn")).toBe(true);
+      expect(app.logs.filter((l) => l.level === "error")).toEqual([]);
+      expect(JSON.stringify(app.logs)).not.toContain('"stack"');
       expect(cut).toBeGreaterThanOrEqual(CUTS);
       // The cuts hit requests in flight, and each failed only the request it was serving.
       expect(unavailable).toBeGreaterThan(0);
@@ -493,6 +520,21 @@ describe("full database outage", () => {
       await probe.expectOutage("connections lost");
       await relay.open();
       await probe.expectRecovery("reconnection");
+
+      // Logs: one warning per outage and one line when it is back, however many 503s; the
+      // 503s' request lines at WARN; no ERROR, no stack (an expected, handled condition).
+      await poll("the second recovery logged", () => app.outages().length === 4);
+      expect(app.outages()).toEqual([
+        ["warn", "down"],
+        ["info", "back"],
+        ["warn", "down"],
+        ["info", "back"],
+      ]);
+      const requests503 = app.logs.filter((l) => l.msg === "request" && l.status === 503);
+      expect(requests503.length).toBeGreaterThan(4);
+      expect(requests503.every((l) => l.level === "warn")).toBe(true);
+      expect(app.logs.filter((l) => l.level === "error")).toEqual([]);
+      expect(JSON.stringify(app.logs)).not.toContain('"stack"');
 
       expect(app.unhandled()).toEqual([]);
       expect(await transfersBetween(admin, customers)).toBe(probe.accepted());

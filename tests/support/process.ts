@@ -37,13 +37,18 @@ export function startServer(env: Record<string, string>): ServerProcess {
 }
 
 /**
- * Starts `bun <entry>` (src/main.ts, src/job-worker.ts…) with exactly `env` (plus PATH and HOME,
+ * Starts `bun <entry> [args]` (src/main.ts, src/job-worker.ts, src/cli.ts migrate…) with exactly `env` (plus PATH and HOME,
  * and GRPC_PORT=0 unless `env` names one: a server's native gRPC then takes a free port of its
  * own instead of 9090, so servers started at once never collide).
  */
-export function startProcess(entry: string, env: Record<string, string>, port = 0): ServerProcess {
+export function startProcess(
+  entry: string,
+  env: Record<string, string>,
+  port = 0,
+  args: readonly string[] = [],
+): ServerProcess {
   let output = "";
-  const child = Bun.spawn(["bun", entry], {
+  const child = Bun.spawn(["bun", entry, ...args], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", GRPC_PORT: "0", ...env },
     stdin: "ignore",

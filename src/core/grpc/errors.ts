@@ -8,6 +8,7 @@ import {
   ValidationError,
 } from "../domain/errors.ts";
 import type { Logger } from "../lib/logger.ts";
+import { errorSummary, type OutageLog } from "../lib/outage.ts";
 import {
   BadRequestSchema,
   ErrorInfoSchema,
@@ -85,11 +86,13 @@ export interface GrpcFailure {
  * database outages (as problem.ts detects them) Unavailable; ConnectErrors (the protocol's
  * own) unchanged; anything else is a bug, logged here and answered Internal with no detail.
  */
-export function grpcFailure(error: unknown, logger: Logger): GrpcFailure {
+export function grpcFailure(error: unknown, logger: Logger, outage?: OutageLog): GrpcFailure {
   if (error instanceof DomainError) return { status: domainStatus(error), code: error.code };
   if (error instanceof ConnectError) return { status: error };
   if (isUnavailableError(error)) {
-    logger.warn("database unavailable", { error });
+    // Expected and handled: one warning per outage (the outage log), never a stack.
+    if (outage) outage.down(error);
+    else logger.warn("database unavailable", { reason: errorSummary(error) });
     return {
       status: unavailable("the service is temporarily unavailable; retry shortly"),
       code: "unavailable",

@@ -56,7 +56,9 @@ function logCalls(): Interceptor {
         ...(call.actor ? { username: call.actor.username } : {}),
         ...(call.errorCode ? { error_code: call.errorCode } : {}),
       };
-      if (code !== 0 && SERVER_FAULTS.has(code)) call.ctx.logger.error("rpc", line);
+      // Unavailable (an outage, answered with a retry hint) is expected: a warning, not an error.
+      if (code === Code.Unavailable) call.ctx.logger.warn("rpc", line);
+      else if (code !== 0 && SERVER_FAULTS.has(code)) call.ctx.logger.error("rpc", line);
       else call.ctx.logger.info("rpc", line);
     };
     let res: Awaited<ReturnType<typeof next>>;
@@ -78,7 +80,7 @@ function mapErrors(): Interceptor {
   return (next) => async (req) => {
     const call = callState(req.contextValues);
     const map = (error: unknown): ConnectError => {
-      const failure = grpcFailure(error, call.ctx.logger);
+      const failure = grpcFailure(error, call.ctx.logger, call.ctx.databaseOutage);
       call.errorCode = failure.code;
       return failure.status;
     };

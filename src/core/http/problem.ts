@@ -10,6 +10,7 @@ import {
   UnavailableError,
   ValidationError,
 } from "../domain/errors.ts";
+import { errorSummary } from "../lib/outage.ts";
 import type { AppEnv } from "./env.ts";
 
 /**
@@ -82,9 +83,12 @@ export function problemResponse(
 export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
   if (error instanceof DomainError) return domainErrorResponse(c, error);
   if (error instanceof HTTPException) return httpExceptionResponse(c, error);
-  const logger = c.get("ctx")?.logger;
+  const ctx = c.get("ctx");
+  const logger = ctx?.logger;
   if (isUnavailableError(error)) {
-    logger?.warn("database unavailable", { error });
+    // Expected and handled: the outage log warns once per outage; the request line says 503.
+    if (ctx) ctx.databaseOutage.down(error);
+    else logger?.warn("database unavailable", { reason: errorSummary(error) });
     return unavailableResponse(c, "the service is temporarily unavailable; retry shortly");
   }
   logger?.error("unhandled error", { error });

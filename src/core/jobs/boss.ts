@@ -1,7 +1,9 @@
 import { sql } from "drizzle-orm";
 import { type Db, fromDrizzle, PgBoss } from "pg-boss";
 import type { Database, Transaction } from "../db/client.ts";
+import { isUnavailableError } from "../db/errors.ts";
 import type { Logger } from "../lib/logger.ts";
+import { createOutageLog, type OutageLog } from "../lib/outage.ts";
 import type { JobQueue } from "../services/jobs.ts";
 
 /**
@@ -39,12 +41,45 @@ export interface JobQueueHandle {
 /** pg-boss's own schema in our database. */
 const JOB_SCHEMA = "pgboss";
 
+/**
+ * pg-boss's errors that mean the database is unavailable: postgres-style ones (node-postgres
+ * gives the same codes and severities) and node-postgres's own messages for a cut connection.
+ */
+function isDatabaseOutage(error: unknown): boolean {
+  if (isUnavailableError(error)) return true;
+  const message = error instanceof Error ? error.message : String(error);
+  return /connection terminated|connection error|terminating connection|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|the database system is (starting up|shutting down)/i.test(
+    message,
+  );
+}
+
+/**
+ * pg-boss's `error` events: a database outage goes to `outage` (one warning per outage, no
+ * stack, however many of pg-boss's loops and connections fail); anything else is logged as an
+ * error with its stack.
+ */
+function onBossError(boss: PgBoss, logger: Logger, outage: OutageLog | undefined): void {
+  const outages =
+    outage ??
+    createOutageLog({
+      logger,
+      subject: "the job queue's database",
+      meanwhile: "jobs wait until it is back",
+    });
+  boss.on("error", (error) => {
+    if (isDatabaseOutage(error)) outages.down(error);
+    else logger.error("job queue error", { error });
+  });
+}
+
 /** Starts pg-boss on `url` (installing or migrating its schema) and makes sure our queues exist. */
 export async function startJobQueue(options: {
   url: string;
   logger: Logger;
   settings?: JobSettings;
   applicationName?: string;
+  /** The process's database outage log, shared with the services (default: one of its own). */
+  outage?: OutageLog;
 }): Promise<JobQueueHandle> {
   const settings = options.settings ?? DEFAULT_JOB_SETTINGS;
   const boss = new PgBoss({
@@ -53,7 +88,7 @@ export async function startJobQueue(options: {
     max: 4,
     application_name: options.applicationName ?? "simplebank-jobs",
   });
-  boss.on("error", (error) => options.logger.error("job queue error", { error }));
+  onBossError(boss, options.logger, options.outage);
   await boss.start();
   await boss.createQueue(QUEUES.sendVerifyEmailDead, { retryLimit: 0 });
   await boss.createQueue(QUEUES.sendVerifyEmail, {
@@ -123,7 +158,7 @@ export async function attachJobQueue(db: Db, logger: Logger): Promise<PgBoss> {
     registerInstance: false,
     useListenNotify: false,
   });
-  boss.on("error", (error) => logger.error("job queue error", { error }));
+  onBossError(boss, logger, undefined);
   await boss.start();
   return boss;
 }

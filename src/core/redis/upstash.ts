@@ -1,5 +1,6 @@
 import { Redis } from "@upstash/redis";
 import type { Logger } from "../lib/logger.ts";
+import { createOutageLog } from "../lib/outage.ts";
 
 /**
  * The HTTP Redis client (Upstash REST), and a breaker around it. Every caller treats Redis as
@@ -42,26 +43,23 @@ export interface RedisBreaker {
 
 export function createRedisBreaker(logger: Logger, now: () => number = Date.now): RedisBreaker {
   let downUntil = 0;
-  let down = false;
+  // Expected and handled (the fallbacks): one warning per outage with the reason, no stack.
+  const outage = createOutageLog({
+    logger,
+    subject: "Redis",
+    meanwhile: "rate limits fail open and revocation checks use the database",
+    now,
+  });
   return {
     available: () => now() >= downUntil,
     failed(error, what) {
       downUntil = now() + COOL_DOWN_MS;
-      if (!down) {
-        down = true;
-        logger.error(
-          "Redis is unreachable: rate limits fail open and revocation checks use the database",
-          { error, while: what },
-        );
-      }
+      outage.down(error, { while: what });
     },
     succeeded() {
       // Any answer proves Redis reachable: stop skipping it at once.
       downUntil = 0;
-      if (down) {
-        down = false;
-        logger.info("Redis is reachable again");
-      }
+      outage.up();
     },
   };
 }

@@ -8,6 +8,7 @@ import type { RateLimiter } from "../domain/rate-limits.ts";
 import type { SessionRevocations } from "../domain/revocations.ts";
 import type { Actor, AuthenticatedActor } from "../domain/types.ts";
 import type { Logger } from "../lib/logger.ts";
+import type { OutageLog } from "../lib/outage.ts";
 import { sleep } from "../lib/sleep.ts";
 import type { JobQueue } from "./jobs.ts";
 
@@ -32,6 +33,8 @@ export interface Services {
   jobs: JobQueue;
   limiter: RateLimiter;
   revocations: SessionRevocations;
+  /** The process's (isolate's) record of database outages: one warning each, not one per 503. */
+  databaseOutage: OutageLog;
 }
 
 /**

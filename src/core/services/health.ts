@@ -25,11 +25,20 @@ const CHECK_TIMEOUT_MS = 2_000;
  * configured, and the process is not shutting down.
  */
 export async function checkReadiness(
-  ctx: Pick<ServiceContext, "db">,
+  ctx: Pick<ServiceContext, "db"> & Partial<Pick<ServiceContext, "databaseOutage">>,
   probes: ReadinessProbes = {},
 ): Promise<Readiness> {
   const [migrations, redis] = await Promise.all([
-    withTimeout(migrationStatus(ctx.db), CHECK_TIMEOUT_MS).catch(() => undefined),
+    withTimeout(migrationStatus(ctx.db), CHECK_TIMEOUT_MS).then(
+      (status) => {
+        ctx.databaseOutage?.up();
+        return status;
+      },
+      (error: unknown) => {
+        ctx.databaseOutage?.down(error);
+        return undefined;
+      },
+    ),
     probes.pingRedis
       ? withTimeout(probes.pingRedis(), CHECK_TIMEOUT_MS).catch(() => false)
       : undefined,

@@ -6,6 +6,7 @@ import { type Clock, systemClock } from "../domain/clock.ts";
 import type { RateLimiter } from "../domain/rate-limits.ts";
 import type { SessionRevocations } from "../domain/revocations.ts";
 import type { Logger } from "../lib/logger.ts";
+import { createOutageLog, type OutageLog } from "../lib/outage.ts";
 import { createMemoryRateLimiter, createRedisRateLimiter } from "../redis/rate-limiter.ts";
 import { createRedisRevocations } from "../redis/revocations.ts";
 import { createRedisBreaker, createUpstashRedis } from "../redis/upstash.ts";
@@ -76,6 +77,8 @@ export function buildServices(
     stores?: SharedStores;
     /** A native bcrypt the runtime offers (Bun.password); default: the pure-JS one. */
     bcrypt?: Bcrypt;
+    /** Shared with the job queue where one runs (default: one of the services' own). */
+    databaseOutage?: OutageLog;
   },
 ): Services {
   const clock = parts.clock ?? systemClock;
@@ -94,5 +97,19 @@ export function buildServices(
     jobs: parts.jobs ?? noJobs,
     limiter: stores.limiter,
     revocations: stores.revocations,
+    databaseOutage: parts.databaseOutage ?? databaseOutageLog(parts.logger),
   };
+}
+
+/**
+ * The database's outage log: one warning when it goes down, one line when it is back (the
+ * first success of `probe`, every second during an outage, or of a readiness check).
+ */
+export function databaseOutageLog(logger: Logger, probe?: () => Promise<unknown>): OutageLog {
+  return createOutageLog({
+    logger,
+    subject: "the database",
+    meanwhile: "requests that need it answer 503 with Retry-After until it is back",
+    probe,
+  });
 }

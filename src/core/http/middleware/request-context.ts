@@ -12,7 +12,7 @@ export function requestIdOf(c: Context): string {
  * The outermost middleware: gives the request its id (echoed from the client when sane) and its
  * service context (the request's database handle, a logger carrying the id); then writes ONE log
  * line per request with method, route, status, duration, the caller when known and the error
- * code when it failed.
+ * code when it failed (at INFO; WARN for a 503, ERROR for any other 5xx).
  */
 export function requestContext(deps: HttpDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -35,7 +35,10 @@ export function requestContext(deps: HttpDeps): MiddlewareHandler<AppEnv> {
       ...(actor ? { username: actor.username } : {}),
       ...(c.var.errorCode ? { error_code: c.var.errorCode } : {}),
     };
-    if (status >= 500) logger.error("request", line);
+    // 503 is an outage or a shutdown, answered with Retry-After: expected, a warning. Other
+    // 5xx are bugs.
+    if (status === 503) logger.warn("request", line);
+    else if (status >= 500) logger.error("request", line);
     else logger.info("request", line);
   };
 }
