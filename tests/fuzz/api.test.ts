@@ -26,7 +26,8 @@ beforeAll(async () => {
   world = await fuzzWorld();
 }, 60_000);
 
-const timeout = (options.timeMs ?? 30_000) + 120_000;
+// The time box (or the runs, at a generous 100 ms a request) plus shrinking and set-up.
+const timeout = (options.timeMs ?? options.runs * 30 * 100) + 120_000;
 
 describe("fuzz: every operation of /openapi.json", () => {
   test(
