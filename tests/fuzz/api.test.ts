@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { type Api, loadApi } from "../support/fuzz/openapi.ts";
-import { type FuzzResult, fuzzOperation, fuzzOptions } from "../support/fuzz/run.ts";
+import { type FuzzResult, fuzzOperation, fuzzOptions, wrongMethods } from "../support/fuzz/run.ts";
 import { fuzzWorld, type World } from "../support/fuzz/world.ts";
 import { sql } from "../support/ledger-http.ts";
 
@@ -60,6 +60,27 @@ describe("fuzz: every operation of /openapi.json", () => {
     },
     timeout,
   );
+});
+
+describe("fuzz: every documented path with a method it does not serve", () => {
+  test("405 problem+json method_not_allowed, with an Allow naming the documented methods", async () => {
+    const paths = new Map<string, Set<string>>();
+    for (const o of api.operations) {
+      paths.set(o.path, (paths.get(o.path) ?? new Set()).add(o.method));
+    }
+    // `/users/me` is also `/users/{username}`: PATCH there is that operation's, not a 405.
+    const template = (path: string) => new RegExp(`^${path.replace(/\{[^}]+\}/g, "[^/]+")}$`);
+    const servedElsewhere = (path: string, method: string) =>
+      api.operations.some((o) => o.method === method && template(o.path).test(path));
+    const cases = [...paths].flatMap(([path, methods]) =>
+      ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        .filter((m) => !methods.has(m) && !servedElsewhere(path, m))
+        .map((method) => ({ path, method, methods })),
+    );
+    expect(cases.length).toBeGreaterThan(40);
+    const failures = await wrongMethods(cases, world);
+    expect(failures).toEqual([]);
+  });
 });
 
 describe("fuzz: afterwards", () => {

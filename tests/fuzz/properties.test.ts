@@ -46,7 +46,9 @@ function exchange(
     request: {
       method: "GET",
       pathParams: {},
+      rawPath: {},
       query: [],
+      rawQuery: "",
       headers: {},
       auth,
       body: undefined,

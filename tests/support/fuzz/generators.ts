@@ -21,7 +21,11 @@ export interface FuzzRequest {
   method: string;
   /** The path template's parameters, unencoded. */
   pathParams: Record<string, string>;
+  /** Path parameters written into the URL as they are (malformed percent-encoding and such). */
+  rawPath: Record<string, string>;
   query: [string, string][];
+  /** Appended to the encoded query as it is. */
+  rawQuery: string;
   headers: Record<string, string>;
   auth: Auth;
   body: string | undefined;
@@ -148,6 +152,14 @@ function idArbitrary(ctx: Ctx, name: string): fc.Arbitrary<number> {
  * generated transfer would stop at a currency mismatch and no money would move.
  */
 function coherent(ctx: Ctx, value: Record<string, unknown>): fc.Arbitrary<Record<string, unknown>> {
+  if ("username" in value && "password" in value && /login/.test(ctx.operation.path)) {
+    // A login with an actor's real credentials, half the time.
+    return fc
+      .tuple(fc.boolean(), fc.constantFrom(...ctx.pools.credentials))
+      .map(([real, who]) =>
+        real ? { ...value, username: who.username, password: who.password } : value,
+      );
+  }
   const accountOf = (id: unknown) => ctx.pools.accounts.find((a) => a.id === id);
   const from = accountOf(value.from_account_id) ?? accountOf(ctx.pathAccount);
   if (!from || typeof value.currency !== "string") return fc.constant(value);
@@ -453,6 +465,31 @@ const authArbitrary: fc.Arbitrary<Auth> = fc.oneof(
   },
 );
 
+/** Path segments sent unencoded: what a URL parser passes on but a decoder may choke on. */
+const RAW_SEGMENTS = [
+  "%",
+  "%ZZ",
+  "%E0%A4%A",
+  "%C0%AF",
+  "%FF",
+  "%00",
+  "%2F",
+  "1%2F2",
+  "%u0031",
+  "1;a=b",
+  "1,2",
+  "1%20",
+  "%F0%9F%92%A9",
+];
+
+/** Query text appended unencoded. */
+const RAW_QUERIES = ["%", "%ZZ=1", "page_id=%E0%A4%A", "=", "&&", "a", "x=1;y=2", "%00=%00"];
+
+const rawQuery = fc.oneof(
+  { weight: 12, arbitrary: fc.constant("") },
+  { weight: 1, arbitrary: fc.constantFrom(...RAW_QUERIES) },
+);
+
 /** Every request the fuzzer may send to `operation`. */
 export function requestArbitrary(
   operation: Operation,
@@ -472,12 +509,33 @@ export function requestArbitrary(
         const ctx: Ctx = operation.path.startsWith("/accounts/")
           ? { ...base, pathAccount: id }
           : base;
-        return rest(ctx, auth, pathParams);
+        const names = pathParameters.map((p) => p.name);
+        const rawPath: fc.Arbitrary<Record<string, string>> =
+          names.length === 0
+            ? fc.constant({})
+            : fc.oneof(
+                { weight: 8, arbitrary: fc.constant({}) },
+                {
+                  weight: 1,
+                  arbitrary: fc
+                    .tuple(fc.constantFrom(...names), fc.constantFrom(...RAW_SEGMENTS))
+                    .map(([name, value]) => ({ [name]: value })),
+                },
+              );
+        return fc
+          .tuple(rawPath, rawQuery)
+          .chain(([raw, query]) => rest(ctx, auth, pathParams, raw, query));
       });
   });
 }
 
-function rest(ctx: Ctx, auth: Auth, pathParams: Record<string, string>): fc.Arbitrary<FuzzRequest> {
+function rest(
+  ctx: Ctx,
+  auth: Auth,
+  pathParams: Record<string, string>,
+  rawPath: Record<string, string>,
+  rawQuery: string,
+): fc.Arbitrary<FuzzRequest> {
   const { operation } = ctx;
   const queryParameters = operation.parameters.filter((p) => p.in === "query");
   const headerParameters = operation.parameters.filter((p) => p.in === "header");
@@ -553,7 +611,9 @@ function rest(ctx: Ctx, auth: Auth, pathParams: Record<string, string>): fc.Arbi
     return {
       method: operation.method,
       pathParams,
+      rawPath,
       query: q,
+      rawQuery,
       headers: all,
       auth,
       body: b?.[0].body,

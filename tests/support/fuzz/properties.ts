@@ -45,10 +45,14 @@ function tamper(token: string, how: Exclude<Auth, { kind: "none" | "actor" | "ra
 }
 
 function targetOf(operation: Operation, request: FuzzRequest): string {
-  const path = operation.path.replace(/\{([^}]+)\}/g, (_, name: string) =>
-    encodeURIComponent(request.pathParams[name] ?? ""),
+  const path = operation.path.replace(
+    /\{([^}]+)\}/g,
+    (_, name: string) =>
+      request.rawPath[name] ?? encodeURIComponent(request.pathParams[name] ?? ""),
   );
-  const query = new URLSearchParams(request.query).toString();
+  const query = [new URLSearchParams(request.query).toString(), request.rawQuery]
+    .filter(Boolean)
+    .join("&");
   return query ? `${path}?${query}` : path;
 }
 
@@ -197,7 +201,7 @@ export function check(world: World, operation: Operation, exchange: Exchange): s
  */
 function leaks(world: World, me: FuzzActor, request: FuzzRequest, body: unknown): string[] {
   const found: string[] = [];
-  const sent = `${request.body ?? ""} ${JSON.stringify(request.query)} ${JSON.stringify(request.pathParams)}`;
+  const sent = `${request.body ?? ""} ${JSON.stringify(request.query)} ${JSON.stringify(request.pathParams)} ${request.rawQuery}`;
   const foreignEmails = Object.values(world.actors)
     .filter((a) => a !== me)
     .map((a) => a.user.email);

@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { targetApp } from "../app.ts";
 import { requestArbitrary } from "./generators.ts";
 import type { Api, Operation } from "./openapi.ts";
 import { check, describe, type Exchange, send, track } from "./properties.ts";
@@ -113,4 +114,41 @@ export async function fuzzOperation(
     );
   }
   throw new Error(lines.join("\n"));
+}
+
+/**
+ * Each case (a documented path, a method it does not document) as nobody and as a banker:
+ * 405 problem+json `method_not_allowed` with `Allow` listing every documented method. Path
+ * parameters get values from the pools. The failures, described.
+ */
+export async function wrongMethods(
+  cases: { path: string; method: string; methods: Set<string> }[],
+  world: World,
+): Promise<string[]> {
+  const app = await targetApp();
+  const failures: string[] = [];
+  const banker = await world.tokenOf("banker");
+  for (const { path, method, methods } of cases) {
+    const target = path
+      .replace("{code}", "not_found")
+      .replace("{username}", world.actors.alice.user.username)
+      .replace(/\{[^}]+\}/g, String(world.pools.own.alice[0]));
+    for (const token of [undefined, banker]) {
+      const res = await app.request(target, {
+        method,
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+      });
+      const text = await res.text();
+      const allow = new Set((res.headers.get("Allow") ?? "").split(/,\s*/).filter(Boolean));
+      const type = res.headers.get("Content-Type") ?? "";
+      const missing = [...methods].filter((m) => !allow.has(m));
+      const code = type.startsWith("application/problem+json") ? JSON.parse(text).code : undefined;
+      if (res.status !== 405 || missing.length > 0 || code !== "method_not_allowed") {
+        failures.push(
+          `${method} ${target}${token ? " (banker)" : ""} → ${res.status} Allow: ${res.headers.get("Allow")} ${text.slice(0, 200)}`,
+        );
+      }
+    }
+  }
+  return failures;
 }

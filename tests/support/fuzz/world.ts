@@ -42,6 +42,8 @@ export interface Pools {
   usernames: string[];
   emails: string[];
   refreshTokens: string[];
+  /** The actors' usernames and passwords as the world began. */
+  credentials: { username: string; password: string }[];
 }
 
 export interface World {
@@ -106,6 +108,10 @@ async function build(): Promise<World> {
     usernames: [...Object.values(actors).map((a) => a.user.username), "bank", "nobody_here"],
     emails: Object.values(actors).map((a) => a.user.email),
     refreshTokens: [spare.refreshToken],
+    credentials: Object.values(actors).map((a) => ({
+      username: a.user.username,
+      password: a.user.password,
+    })),
   };
   const byUsername = (username: string) =>
     Object.values(actors).find((a) => a.user.username === username);
