@@ -83,14 +83,20 @@ export function startChaos(
 
   const inject: Record<FaultKind, () => Promise<string>> = {
     async "db-terminate"() {
-      const rows = await sql<{ application_name: string }[]>`
-        select application_name from pg_stat_activity
-        where datname = ${databaseName} and pid <> pg_backend_pid() and pg_terminate_backend(pid)`;
+      // Listed first, then terminated: in one WHERE clause the planner may terminate before it
+      // filters (our own connection included).
+      const rows = await sql<{ pid: number; application_name: string }[]>`
+        select pid, application_name from pg_stat_activity
+        where datname = ${databaseName} and pid <> pg_backend_pid()`;
       const names = new Map<string, number>();
       for (const row of rows) {
-        names.set(row.application_name, (names.get(row.application_name) ?? 0) + 1);
+        const [ended] = await sql<{ ok: boolean }[]>`select pg_terminate_backend(${row.pid}) as ok`;
+        if (!ended?.ok) continue;
+        const name = row.application_name || "?";
+        names.set(name, (names.get(name) ?? 0) + 1);
       }
-      return `${rows.length} connections terminated (${[...names].map(([n, c]) => `${n || "?"} ${c}`).join(", ")})`;
+      const total = [...names.values()].reduce((a, b) => a + b, 0);
+      return `${total} connections terminated (${[...names].map(([n, c]) => `${n} ${c}`).join(", ")})`;
     },
     async "redis-restart"() {
       const from = Date.now();

@@ -337,12 +337,12 @@ export async function runClient(state: LoadState): Promise<void> {
   }
   while (!state.stopping) {
     const roll = Math.random();
-    if (roll < 0.08) {
+    if (roll < 0.03) {
       const customer = await onboard(state);
       if (customer) state.customers.push(customer);
       continue;
     }
-    if (roll < 0.18 && banker) {
+    if (roll < 0.13 && banker) {
       if (await ensureToken(state, banker)) await deposit(state, banker);
       continue;
     }

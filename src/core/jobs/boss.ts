@@ -24,13 +24,29 @@ export interface JobSettings {
   /** The first retry's delay; each next one doubles (with jitter), up to the max. */
   retryDelaySeconds: number;
   retryDelayMaxSeconds: number;
+  /**
+   * How long an attempt may stay active before pg-boss counts it failed and retries it: what
+   * brings back a job whose worker died mid-job (SIGKILL, a lost machine), which nothing else
+   * ever finishes. pg-boss's own default is 15 minutes.
+   */
+  expireInSeconds?: number;
+  /**
+   * How often pg-boss looks for such attempts: its supervision and monitor passes, where expiry
+   * happens (both default to 60 s in pg-boss; one instance per database does each pass).
+   */
+  superviseIntervalSeconds?: number;
 }
 
-export const DEFAULT_JOB_SETTINGS: JobSettings = {
+export const DEFAULT_JOB_SETTINGS = {
   retryLimit: 10,
   retryDelaySeconds: 5,
   retryDelayMaxSeconds: 30 * 60,
-};
+  // An attempt is a database read and write and one request to the provider: seconds at most.
+  // One that outlives this is retried; the link row and the provider's idempotency key keep the
+  // retry from sending a second, different email.
+  expireInSeconds: 60,
+  superviseIntervalSeconds: 10,
+} satisfies JobSettings;
 
 export interface JobQueueHandle {
   boss: PgBoss;
@@ -82,22 +98,31 @@ export async function startJobQueue(options: {
   outage?: OutageLog;
 }): Promise<JobQueueHandle> {
   const settings = options.settings ?? DEFAULT_JOB_SETTINGS;
+  const superviseSeconds =
+    settings.superviseIntervalSeconds ?? DEFAULT_JOB_SETTINGS.superviseIntervalSeconds;
   const boss = new PgBoss({
     connectionString: options.url,
     schema: JOB_SCHEMA,
     max: 4,
     application_name: options.applicationName ?? "simplebank-jobs",
+    superviseIntervalSeconds: superviseSeconds,
+    monitorIntervalSeconds: superviseSeconds,
   });
   onBossError(boss, options.logger, options.outage);
   await boss.start();
   await boss.createQueue(QUEUES.sendVerifyEmailDead, { retryLimit: 0 });
-  await boss.createQueue(QUEUES.sendVerifyEmail, {
+  const queueOptions = {
     retryLimit: settings.retryLimit,
     retryDelay: settings.retryDelaySeconds,
     retryBackoff: true,
     retryDelayMax: settings.retryDelayMaxSeconds,
+    expireInSeconds: settings.expireInSeconds ?? DEFAULT_JOB_SETTINGS.expireInSeconds,
     deadLetter: QUEUES.sendVerifyEmailDead,
-  });
+  };
+  await boss.createQueue(QUEUES.sendVerifyEmail, queueOptions);
+  // createQueue leaves an existing queue as it was: a database made by an older release gets
+  // today's settings too.
+  await boss.updateQueue(QUEUES.sendVerifyEmail, queueOptions);
   let stopped: Promise<void> | undefined;
   return {
     boss,
