@@ -59,6 +59,14 @@ describe.each(IMPLEMENTATIONS)("%s hasher", (implementation) => {
     expect(await passwords.verify("x", undefined as unknown as string)).toBe(false);
   });
 
+  test("bcrypt-shaped but undecodable (Bun.password throws InvalidEncoding) → false, never a throw", async () => {
+    // Every character is in bcrypt's alphabet, so the shape check passes; the salt's last
+    // character carries bits a real salt never has.
+    for (const stored of [`$2b$04$${"z".repeat(53)}`, `$2y$04$${"9".repeat(53)}`]) {
+      expect(await passwords.verify("x", stored)).toBe(false);
+    }
+  });
+
   test("a 72-byte multi-byte password round-trips, and its 72nd byte counts", async () => {
     expect(passwordByteLength(UNICODE_72)).toBe(MAX_PASSWORD_BYTES);
     const hash = await passwords.hash(UNICODE_72);

@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
+import { openDatabase } from "../../src/core/db/client.ts";
+import { isUnavailableError } from "../../src/core/db/errors.ts";
 import { DomainError } from "../../src/core/domain/errors.ts";
 import type { Account, Actor } from "../../src/core/domain/types.ts";
 import {
@@ -19,6 +21,7 @@ import {
   openAccount,
   uniqueName,
 } from "../support/fixtures.ts";
+import { freePort } from "../support/process.ts";
 
 let deps: TestContext;
 beforeAll(async () => {
@@ -81,6 +84,25 @@ describe("createAccount (the original's TestCreateAccount)", () => {
     expect(await errorCode(createAccount({ ...deps, actor: ghost }, { currency: "USD" }))).toBe(
       "not_found",
     );
+  });
+
+  test("the database unreachable: the driver's error comes through (a 503), never a conflict", async () => {
+    const owner = await createUser(deps);
+    // A port nothing listens on: every connection is refused.
+    const down = openDatabase({
+      url: `postgres://postgres@127.0.0.1:${await freePort()}/postgres`,
+      poolMax: 1,
+    });
+    try {
+      const error = await createAccount({ ...deps, db: down.db, actor: owner }, { currency: "USD" })
+        .then(() => undefined)
+        .catch((caught: unknown) => caught);
+      expect(error).toBeDefined();
+      expect(error).not.toBeInstanceOf(DomainError);
+      expect(isUnavailableError(error)).toBe(true);
+    } finally {
+      await down.close({ timeoutSeconds: 0 });
+    }
   });
 });
 

@@ -1,12 +1,19 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
-import { users } from "../../src/core/db/schema.ts";
+import { accounts, transfers, users } from "../../src/core/db/schema.ts";
+import { MAX_BALANCE } from "../../src/core/domain/money.ts";
 import type { Actor } from "../../src/core/domain/types.ts";
 import { inTransaction } from "../../src/core/services/context.ts";
 import { deposit, withdraw } from "../../src/core/services/transfers.ts";
 import type { TestContext } from "../support/database.ts";
 import { testDatabase } from "../support/database.ts";
-import { balanceOf, createUser, openAccount, treasuryAccount } from "../support/fixtures.ts";
+import {
+  balanceOf,
+  createUser,
+  errorCode,
+  openAccount,
+  treasuryAccount,
+} from "../support/fixtures.ts";
 
 let deps: TestContext;
 let banker: Actor;
@@ -207,5 +214,39 @@ describe("deposits and withdrawals (treasury ↔ account)", () => {
     const balance = await balanceOf(deps, account.id);
     expect(balance).toBe(expected);
     expect(balance).toBeGreaterThanOrEqual(0);
+  });
+
+  test("a deposit that would take the treasury past −(2^53 − 1): 422 balance_limit_exceeded, nothing written", async () => {
+    // The state a bank holding almost 2^53 − 1 cents of CAD would be in (its customers hold
+    // what its treasury owes, so the books still balance), made inside a transaction that is
+    // always rolled back: no other test ever sees it.
+    const { account } = await openAccount(deps, "CAD");
+    const treasury = await treasuryAccount(deps, "CAD");
+    const room = 500;
+    const moved = treasury.balance + MAX_BALANCE - room;
+    const rolledBack = new Error("rolled back on purpose");
+    const outcome = deps.db.transaction(async (tx) => {
+      const add = (id: number, amount: number) =>
+        tx
+          .update(accounts)
+          .set({ balance: sql`${accounts.balance} + ${amount}` })
+          .where(eq(accounts.id, id));
+      await add(treasury.id, -moved);
+      await add(account.id, moved);
+      const ctx = { ...deps, db: tx, actor: banker };
+      const input = { accountId: account.id, currency: "CAD" as const };
+      expect(await errorCode(deposit(ctx, { ...input, amount: room + 1 }))).toBe(
+        "balance_limit_exceeded",
+      );
+      expect(await tx.$count(transfers, eq(transfers.toAccountId, account.id))).toBe(0);
+      // Up to the limit is fine.
+      expect((await deposit(ctx, { ...input, amount: room })).fromAccount.balance).toBe(
+        -MAX_BALANCE,
+      );
+      throw rolledBack;
+    });
+    await expect(outcome).rejects.toBe(rolledBack);
+    expect(await balanceOf(deps, account.id)).toBe(0);
+    expect(await balanceOf(deps, treasury.id)).toBe(treasury.balance);
   });
 });

@@ -13,17 +13,16 @@ export {
 } from "./token-maker.ts";
 export { createJwtMaker, createPasetoMaker };
 
+/** Each TOKEN_TYPE's maker (the config accepts only these kinds; the type keeps it exhaustive). */
+const MAKERS = {
+  paseto: createPasetoMaker,
+  jwt: createJwtMaker,
+} as const satisfies Record<TokenMaker["kind"], (options: TokenMakerOptions) => TokenMaker>;
+
 /** The configured token maker (TOKEN_TYPE): PASETO v4.local (the default) or JWT HS256. */
 export function createTokenMaker(
   options: TokenMakerOptions & { kind: TokenMaker["kind"] },
 ): TokenMaker {
   const { kind, ...rest } = options;
-  switch (kind) {
-    case "paseto":
-      return createPasetoMaker(rest);
-    case "jwt":
-      return createJwtMaker(rest);
-    default:
-      throw new Error(`unknown token kind: ${String(kind satisfies never)}`);
-  }
+  return MAKERS[kind](rest);
 }

@@ -79,10 +79,22 @@ export function problemResponse(
   return c.body(JSON.stringify(body), status, { "Content-Type": "application/problem+json" });
 }
 
+/**
+ * The HTTPExceptions the app meets, as problems: @hono/zod-openapi's 415 for a body that is not
+ * application/json, and Hono's JSON validator's 400 for one that does not parse. (The body limit
+ * answers 413 itself; the validation hook answers every other bad request.) Any other would be
+ * unexpected, and is handled as every unexpected error: logged, 500.
+ */
+const HTTP_EXCEPTIONS: Partial<Record<number, [code: ErrorCode, detail: string]>> = {
+  400: ["malformed_json", "the request body is not valid JSON"],
+  415: ["unsupported_media_type", "send the body as application/json"],
+};
+
 /** The app's error handler: domain errors, Hono's HTTP exceptions, then anything else. */
 export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
   if (error instanceof DomainError) return domainErrorResponse(c, error);
-  if (error instanceof HTTPException) return httpExceptionResponse(c, error);
+  const known = error instanceof HTTPException ? HTTP_EXCEPTIONS[error.status] : undefined;
+  if (known) return problemResponse(c, ...known);
   const ctx = c.get("ctx");
   const logger = ctx?.logger;
   if (isUnavailableError(error)) {
@@ -121,25 +133,6 @@ function domainErrorResponse(c: Context<AppEnv>, error: DomainError): Response {
         ? error.details
         : {},
   );
-}
-
-function httpExceptionResponse(c: Context<AppEnv>, error: HTTPException): Response {
-  switch (error.status) {
-    case 400:
-      return /json/i.test(error.message)
-        ? problemResponse(c, "malformed_json", "the request body is not valid JSON")
-        : problemResponse(c, "validation_failed", error.message);
-    case 401:
-      c.header("WWW-Authenticate", wwwAuthenticate("unauthenticated"));
-      return problemResponse(c, "unauthenticated", "authentication required");
-    case 413:
-      return payloadTooLarge(c);
-    case 415:
-      return problemResponse(c, "unsupported_media_type", "send the body as application/json");
-    default:
-      c.get("ctx")?.logger.error("unexpected HTTP exception", { error });
-      return problemResponse(c, "internal", "an unexpected error occurred; it has been logged");
-  }
 }
 
 /** RFC 9110 requires a challenge on 401; RFC 6750 says which Bearer error it was. */

@@ -25,12 +25,15 @@ export function assertAllowed(decision: RateLimitDecision, now: Date): void {
   throw new RateLimitedError(seconds, decision.limit, `too many requests; retry in ${seconds} s`);
 }
 
+/** Nothing to reset or give back when nothing is counted. */
+const nothingCounted = async (): Promise<void> => {};
+
 /** RATE_LIMIT_ENABLED=false (load tests): everything passes. */
 export const noRateLimits: RateLimiter = {
   kind: "off",
   async hit() {
     return { allowed: true, limit: 0, remaining: 0, resetAt: 0 };
   },
-  async reset() {},
-  async refund() {},
+  reset: nothingCounted,
+  refund: nothingCounted,
 };
