@@ -234,10 +234,12 @@ describe("API4: slow clients are cut off (a spawned server, raw TCP)", () => {
   beforeAll(async () => {
     const database = await testDatabase();
     const port = await freePort();
-    server = startServer(
-      { ...TEST_ENV, DATABASE_URL: database.url, PORT: String(port), WORKER_ENABLED: "false" },
-      port,
-    );
+    server = startServer({
+      ...TEST_ENV,
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      WORKER_ENABLED: "false",
+    });
     await waitUntilReady(server);
   }, 40_000);
 
