@@ -1,12 +1,15 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
 import { eq } from "drizzle-orm";
 import { loadConfig } from "../../src/core/config/config.ts";
 import type { Database } from "../../src/core/db/client.ts";
 import { sessions } from "../../src/core/db/schema.ts";
 import type { Clock } from "../../src/core/domain/clock.ts";
+import { SimpleBank } from "../../src/core/grpc/gen/pb/service_simple_bank_pb.ts";
 import { createApp } from "../../src/core/http/app.ts";
-import { call, callOn, expectProblem, httpDepsFor, signUp } from "../support/app.ts";
+import { call, callOn, expectProblem, httpDepsFor, signUp, targetUrl } from "../support/app.ts";
 import { TEST_ENV, testContext, testDatabase } from "../support/database.ts";
 import { captureLogs } from "../support/logs.ts";
 
@@ -157,6 +160,25 @@ describe("the reuse interval (default 10s) on the app under test", () => {
     const issued = replies.map((r) => sha256(r.body.refresh_token));
     expect(new Set(issued).size).toBe(10);
     expect(issued.filter((hash) => hash === row.refreshTokenHash).length).toBe(1);
+  });
+});
+
+describe("the same rule over gRPC (Connect, on the HTTP port of the app under test)", () => {
+  test("RenewAccessToken: the previous token gives a fresh pair; the lost pair's token is then Unauthenticated and blocks", async () => {
+    const client = createClient(SimpleBank, createConnectTransport({ baseUrl: await targetUrl() }));
+    const user = await signUp();
+    const lost = await client.renewAccessToken({ refreshToken: user.refreshToken });
+    const retry = await client.renewAccessToken({ refreshToken: user.refreshToken });
+    expect(retry.refreshToken).not.toBe(lost.refreshToken);
+    const row = await sessionRow(user.sessionId);
+    expect(row.isBlocked).toBe(false);
+    expect(row.refreshTokenHash).toBe(sha256(retry.refreshToken));
+    const refused = await client.renewAccessToken({ refreshToken: lost.refreshToken }).then(
+      () => undefined,
+      (error: unknown) => ConnectError.from(error),
+    );
+    expect(refused?.code).toBe(Code.Unauthenticated);
+    expect((await sessionRow(user.sessionId)).isBlocked).toBe(true);
   });
 });
 

@@ -114,4 +114,25 @@ describe("loadRedisRestConfig", () => {
       "REDIS_URL",
     ]);
   });
+
+  test("each message names the variable and its value; the token and a URL's password are never shown", () => {
+    let message = "";
+    try {
+      loadRedisRestConfig({
+        NODE_ENV: "production",
+        REDIS_URL: "rediss://default:hunter2@cache.internal:6380",
+        REDIS_REST_PORT: "abc",
+        REDIS_REST_TOKEN: DEVELOPMENT_REDIS_REST_TOKEN,
+        LOG_LEVEL: "loud",
+      });
+    } catch (error) {
+      message = error instanceof Error ? error.message : String(error);
+    }
+    expect(message).toContain("LOG_LEVEL=loud: must be one of debug, info, warn, error");
+    expect(message).toContain("REDIS_REST_PORT=abc: must be an integer");
+    expect(message).toContain("REDIS_URL=rediss://default:<redacted>@cache.internal:6380: must be");
+    expect(message).toContain("REDIS_REST_TOKEN=<redacted>: is required in production");
+    expect(message).not.toContain("hunter2");
+    expect(message).not.toContain(DEVELOPMENT_REDIS_REST_TOKEN);
+  });
 });

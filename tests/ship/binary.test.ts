@@ -299,6 +299,46 @@ describe("dist/simplebank, alone in an empty folder", () => {
     expect(await acceptsConnections(port)).toBe(false);
   }, 60_000);
 
+  test("PostgreSQL unreachable or the database missing: serve, worker and migrate retry a bounded time, then exit 1 with one line saying what to do", async () => {
+    const closed = await freePort();
+    const missing = new URL(servedUrl);
+    missing.pathname = "/no_such_bank_db";
+    const commands = [[], ["worker"], ["migrate"]];
+    const [unreachable, absent] = await Promise.all([
+      Promise.all(
+        commands.map((args) =>
+          runBinary(args, {
+            ...TEST_ENV,
+            PORT: String(closed),
+            DATABASE_URL: `postgres://bank:pw-not-shown@127.0.0.1:${closed}/bank`,
+          }),
+        ),
+      ),
+      Promise.all(
+        commands.map((args) =>
+          runBinary(args, { ...TEST_ENV, PORT: String(closed), DATABASE_URL: missing.toString() }),
+        ),
+      ),
+    ]);
+    for (const [i, run] of unreachable.entries()) {
+      const output = run.stdout + run.stderr;
+      expect({ args: commands[i], code: run.code }).toEqual({ args: commands[i], code: 1 });
+      expect(output).toContain(
+        `PostgreSQL is not reachable at 127.0.0.1:${closed} (ECONNREFUSED; 5 attempts in`,
+      );
+      expect(output).not.toContain("pw-not-shown");
+      expect(output).not.toMatch(/^\s+at .+[:(]/m);
+      expect(run.ms).toBeGreaterThan(7_000);
+      expect(run.ms).toBeLessThan(30_000);
+    }
+    for (const [i, run] of absent.entries()) {
+      const output = run.stdout + run.stderr;
+      expect({ args: commands[i], code: run.code }).toEqual({ args: commands[i], code: 1 });
+      expect(output).toContain('database "no_such_bank_db" does not exist on the PostgreSQL at');
+      expect(run.ms).toBeLessThan(10_000);
+    }
+  }, 60_000);
+
   test("migrate on a fresh empty database applies every migration (as drizzle's folder migrator records them) and the job queue's schema; prune-idempotency-keys runs", async () => {
     const url = await database.scratchDatabase();
     const env = { ...TEST_ENV, DATABASE_URL: url };
