@@ -1,6 +1,12 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { type Api, loadApi } from "../support/fuzz/openapi.ts";
-import { type FuzzResult, fuzzOperation, fuzzOptions, wrongMethods } from "../support/fuzz/run.ts";
+import {
+  type FuzzResult,
+  fuzzOperation,
+  fuzzOptions,
+  fuzzWeight,
+  wrongMethods,
+} from "../support/fuzz/run.ts";
 import { fuzzWorld, type World } from "../support/fuzz/world.ts";
 import { sql } from "../support/ledger-http.ts";
 
@@ -35,10 +41,13 @@ describe("fuzz: every operation of /openapi.json", () => {
     async () => {
       const operations = api.operations.filter((o) => !options.only || o.label === options.only);
       expect(operations.length).toBeGreaterThan(0);
-      const share = options.timeMs ? Math.floor(options.timeMs / operations.length) : undefined;
+      const weights = operations.reduce((sum, o) => sum + fuzzWeight(o), 0);
       const failures: string[] = [];
       for (const operation of operations) {
         try {
+          const share = options.timeMs
+            ? Math.floor((options.timeMs * fuzzWeight(operation)) / weights)
+            : undefined;
           const result = await fuzzOperation(api, world, operation, options, share);
           results.set(operation.label, result);
           if (options.verbose) {

@@ -29,7 +29,13 @@ const ACCOUNT_AT = "2026-12-02T00:00:00Z";
 function exchange(
   status: number,
   body: unknown,
-  options: { type?: string; auth?: FuzzRequest["auth"]; requestId?: string | null } = {},
+  options: {
+    type?: string;
+    auth?: FuzzRequest["auth"];
+    requestId?: string | null;
+    sent?: Record<string, string>;
+    headers?: Record<string, string>;
+  } = {},
 ): Exchange {
   const auth = options.auth ?? { kind: "actor", actor: "alice", scheme: "Bearer" };
   const headers = new Headers();
@@ -42,6 +48,7 @@ function exchange(
   }
   const requestId = options.requestId === undefined ? "rid-1" : options.requestId;
   if (requestId !== null) headers.set("X-Request-Id", requestId);
+  for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
   return {
     request: {
       method: "GET",
@@ -49,7 +56,7 @@ function exchange(
       rawPath: {},
       query: [],
       rawQuery: "",
-      headers: {},
+      headers: options.sent ?? {},
       auth,
       body: undefined,
       notes: [],
@@ -147,6 +154,28 @@ describe("the fuzz checks", () => {
       "X-Request-Id",
     );
     expect(check(world, op, exchange(204, { ok: true })).join()).toContain("a body on a response");
+  });
+
+  test("a client's UUID X-Request-Id not echoed fails", () => {
+    const sent = { "X-Request-Id": "0b7f3c52-8f0e-4a57-9d6d-0a1b2c3d4e5f" };
+    const op = operation("GET /accounts/{id}");
+    expect(check(world, op, exchange(200, aliceAccount(), { sent }))).toEqual([
+      "X-Request-Id rid-1: the client's 0b7f3c52-8f0e-4a57-9d6d-0a1b2c3d4e5f not echoed",
+    ]);
+    const echoed = exchange(200, aliceAccount(), { sent, requestId: sent["X-Request-Id"] });
+    expect(check(world, op, echoed)).toEqual([]);
+  });
+
+  test("a documented response header off its schema fails, and a 429 without Retry-After", () => {
+    const op = operation("POST /transfers");
+    const limited = exchange(429, problem(429, "rate_limited"));
+    expect(check(world, op, limited).join()).toContain("no retry-after header on a 429");
+    const withRetry = exchange(429, problem(429, "rate_limited"), {
+      headers: { "Retry-After": "3" },
+    });
+    expect(check(world, op, withRetry)).toEqual([]);
+    const replayed = exchange(201, {}, { headers: { "Idempotent-Replayed": "yes" } });
+    expect(check(world, op, replayed).join()).toContain("header idempotent-replayed: yes");
   });
 
   test("a 2xx without a valid token on a protected operation fails", () => {

@@ -193,16 +193,64 @@ function validValue(schema: Schema, name: string, ctx: Ctx): fc.Arbitrary<unknow
       { weight: 1, arbitrary: fc.constantFrom(1, s.maximum ?? 1_000_000_000_000) },
     );
   }
+  // Each text field also at its limits: exactly the longest allowed, one past it, and as
+  // many multi-byte characters (72 characters of `é` are 144 bytes: past bcrypt's 72).
+  const atLimits = (max: number | undefined, unit: string, suffix = "") =>
+    max === undefined
+      ? []
+      : [
+          `${unit.repeat(max - suffix.length)}${suffix}`,
+          `${unit.repeat(max + 1 - suffix.length)}${suffix}`,
+        ];
   if (name === "email") {
     return fc.oneof(
-      fc.constantFrom(...pools.emails),
-      fc.stringMatching(/^[a-z0-9]{1,12}$/).map((local) => `${local}@fuzz.example.com`),
+      { weight: 4, arbitrary: fc.constantFrom(...pools.emails) },
+      {
+        weight: 4,
+        arbitrary: fc
+          .stringMatching(/^[a-z0-9]{1,12}$/)
+          .map((local) => `${local}@fuzz.example.com`),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          ...atLimits(s.maxLength, "a", "@fuzz.example.com"),
+          "ALICE@FUZZ.EXAMPLE.COM",
+          "a@b",
+          "é@fuzz.example.com",
+        ),
+      },
     );
   }
-  if (name === "password")
-    return fc.string({ unit: "grapheme-ascii", minLength: 8, maxLength: 40 });
+  if (name === "password") {
+    return fc.oneof(
+      { weight: 8, arbitrary: fc.string({ unit: "grapheme-ascii", minLength: 8, maxLength: 40 }) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          ...atLimits(s.maxLength, "p"),
+          "é".repeat(36),
+          "é".repeat(37),
+          "😀".repeat(18),
+          "😀".repeat(19),
+        ),
+      },
+    );
+  }
   if (name === "full_name" || name === "fullName") {
-    return fc.stringMatching(/^[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ '.-]{0,30}$/);
+    return fc.oneof(
+      { weight: 8, arbitrary: fc.stringMatching(/^[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ '.-]{0,30}$/) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          ...atLimits(s.maxLength, "a"),
+          ...atLimits(s.maxLength, "é"),
+          "Zoë O'Brien-Smith Jr.",
+          "李小龙",
+          "Ἀριστοτέλης",
+        ),
+      },
+    );
   }
   if (name === "refresh_token") {
     return fc.oneof(fc.constantFrom(...pools.refreshTokens), fc.string({ maxLength: 60 }));
@@ -212,7 +260,14 @@ function validValue(schema: Schema, name: string, ctx: Ctx): fc.Arbitrary<unknow
     case "integer": {
       const min = Math.max(s.minimum ?? -INT32, -INT32);
       const max = Math.min(s.maximum ?? INT32, INT32, min + 1_000);
-      return fc.integer({ min, max });
+      // The bounds themselves too (page_id 90071992547409, amount 1000000000000…).
+      const bounds = [s.minimum, s.maximum].filter((b): b is number => b !== undefined);
+      return bounds.length === 0
+        ? fc.integer({ min, max })
+        : fc.oneof(
+            { weight: 6, arbitrary: fc.integer({ min, max }) },
+            { weight: 1, arbitrary: fc.constantFrom(...bounds) },
+          );
     }
     case "number":
       return fc.double({ noNaN: true, noDefaultInfinity: true });

@@ -40,7 +40,13 @@ interface RawOperation {
   security?: Record<string, string[]>[];
   parameters?: Parameter[];
   requestBody?: { required?: boolean; content: Record<string, { schema: Schema }> };
-  responses: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+  responses: Record<
+    string,
+    {
+      content?: Record<string, { schema?: Schema }>;
+      headers?: Record<string, { required?: boolean; schema?: Schema }>;
+    }
+  >;
 }
 
 interface OpenApiDocument {
@@ -61,6 +67,8 @@ export interface Operation {
   body: Schema | undefined;
   /** status → media type → validator (an empty map: no body documented). */
   responses: Map<string, Map<string, ValidateFunction>>;
+  /** status → documented response header (lower case) → its value's validator. */
+  responseHeaders: Map<string, Map<string, ValidateFunction>>;
 }
 
 export interface Api {
@@ -127,7 +135,13 @@ export async function loadApi(): Promise<Api> {
     for (const [method, raw] of Object.entries(item)) {
       if (!METHODS.includes(method)) continue;
       const responses = new Map<string, Map<string, ValidateFunction>>();
+      const responseHeaders = new Map<string, Map<string, ValidateFunction>>();
       for (const [status, response] of Object.entries(raw.responses)) {
+        const named = new Map<string, ValidateFunction>();
+        for (const [name, header] of Object.entries(response.headers ?? {})) {
+          named.set(name.toLowerCase(), compile(header.schema ?? {}));
+        }
+        responseHeaders.set(status, named);
         const media = new Map<string, ValidateFunction>();
         for (const [type, content] of Object.entries(response.content ?? {})) {
           media.set(type, compile(content.schema ?? {}));
@@ -144,6 +158,7 @@ export async function loadApi(): Promise<Api> {
         parameters: raw.parameters ?? [],
         body: json ? resolve(json) : undefined,
         responses,
+        responseHeaders,
       });
     }
   }

@@ -25,6 +25,8 @@ export interface Exchange {
   json: unknown;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const SERVED_CODES = new Set<string>(ERROR_CODES.filter((code) => code !== "internal"));
 
 function tamper(token: string, how: Exclude<Auth, { kind: "none" | "actor" | "raw" }>["how"]) {
@@ -153,7 +155,22 @@ export function check(world: World, operation: Operation, exchange: Exchange): s
   const failures: string[] = [];
   const { status, headers, text, json } = exchange;
   if (status >= 500) failures.push(`a ${status}`);
-  if (!headers.get("X-Request-Id")) failures.push("no X-Request-Id header");
+  const requestId = headers.get("X-Request-Id");
+  if (!requestId) failures.push("no X-Request-Id header");
+  const sentId = exchange.request.headers["X-Request-Id"];
+  if (sentId && UUID.test(sentId) && requestId !== sentId) {
+    failures.push(`X-Request-Id ${requestId}: the client's ${sentId} not echoed`);
+  }
+  // Documented response headers hold their documented values; Retry-After is always there
+  // on a 429 or 503 (contract).
+  for (const [name, validate] of operation.responseHeaders.get(String(status)) ?? []) {
+    const value = headers.get(name);
+    if (value === null) {
+      if (name === "retry-after") failures.push(`no ${name} header on a ${status}`);
+    } else if (!validate(/^\d+$/.test(value) && name === "retry-after" ? Number(value) : value)) {
+      failures.push(`header ${name}: ${value} is not as documented`);
+    }
+  }
 
   const documented = operation.responses.get(String(status));
   const type = (headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
