@@ -15,7 +15,7 @@ import type postgres from "postgres";
 import type { EmailCapture } from "../../tests/support/email-capture.ts";
 import { ledgerViolations } from "../../tests/support/resilience.ts";
 import type { Recorder, Target } from "./http.ts";
-import type { DepositRecord, TransferRecord } from "./load.ts";
+import type { DepositRecord, SignupRecord, TransferRecord } from "./load.ts";
 
 export interface LedgerFigures {
   transfers: number;
@@ -140,6 +140,33 @@ export async function checkLedger(
     deposits: depositRows.length,
     depositedCents: depositRows.reduce((sum, row) => sum + row.amount, 0),
   };
+}
+
+/**
+ * Every user answered 201 exists; every user in the database (the system user aside) is one a
+ * client was answered 201 for, or one whose answer was lost (never one only ever answered 503).
+ */
+export async function checkSignups(
+  sql: postgres.Sql,
+  recorder: Recorder,
+  signups: Map<string, SignupRecord>,
+): Promise<void> {
+  const rows = await sql<
+    { username: string }[]
+  >`select username from users where username <> 'bank'`;
+  const stored = new Set(rows.map((row) => row.username));
+  for (const username of stored) {
+    const record = signups.get(username);
+    if (!record) recorder.violation("a user no client signed up", username);
+    else if (!record.created && !record.inDoubt) {
+      recorder.violation("a refused signup left a user", username);
+    }
+  }
+  for (const record of signups.values()) {
+    if (record.created && !stored.has(record.username)) {
+      recorder.violation("a 201 user is missing", record.username);
+    }
+  }
 }
 
 const LINK = /https?:\/\/[^\s"<>]+\/verify_email\?[^\s"<>]+/;
