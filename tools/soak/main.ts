@@ -140,6 +140,8 @@ try {
   for (const fault of chaos?.faults ?? []) {
     faultCounts.set(fault.kind, (faultCounts.get(fault.kind) ?? 0) + 1);
   }
+  const missed = chaos ? FAULT_KINDS.filter((kind) => !faultCounts.has(kind)) : [];
+  const notInjected = missed.length ? ` (too short a run to inject ${missed.join(", ")})` : "";
   const statuses = [...recorder.counts].sort(([a], [b]) => a.localeCompare(b));
   console.log(`
 == soak report ==
@@ -148,7 +150,7 @@ requests            ${requestsUnderLoad} under load (${(requestsUnderLoad / (loa
 transfers           ${paid.length} paid (database: ${figures.transfers}), ${state.transfers.filter((t) => t.final === "refused").length} refused for funds, ${retried} keys sent more than once, ${resent} replays of a paid key
 deposits            ${figures.deposits} in the database (${state.deposits.length} made), ${(figures.depositedCents / 100).toFixed(2)} USD
 signups             ${state.signups.size} (${mail.users} users in the database), ${mail.attempts} mail requests, all emails in ${(mail.waitedMs / 1000).toFixed(1)} s after the load
-faults              ${chaos?.faults.length ?? 0}: ${[...faultCounts].map(([k, n]) => `${k} ×${n}`).join(", ") || "none"}
+faults              ${chaos?.faults.length ?? 0}: ${[...faultCounts].map(([k, n]) => `${k} ×${n}`).join(", ") || "none"}${notInjected}
 503 answers         ${recorder.unavailable}
 answers             ${statuses.map(([k, n]) => `${k}: ${n}`).join(", ")}
 
