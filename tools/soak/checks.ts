@@ -15,7 +15,7 @@ import type postgres from "postgres";
 import type { EmailCapture } from "../../tests/support/email-capture.ts";
 import { ledgerViolations } from "../../tests/support/resilience.ts";
 import type { Recorder, Target } from "./http.ts";
-import type { DepositRecord, TransferRecord } from "./load.ts";
+import type { DepositRecord, SignupRecord, TransferRecord } from "./load.ts";
 
 export interface LedgerFigures {
   transfers: number;
@@ -142,6 +142,33 @@ export async function checkLedger(
   };
 }
 
+/**
+ * Every user answered 201 exists; every user in the database (the system user aside) is one a
+ * client was answered 201 for, or one whose answer was lost (never one only ever answered 503).
+ */
+export async function checkSignups(
+  sql: postgres.Sql,
+  recorder: Recorder,
+  signups: Map<string, SignupRecord>,
+): Promise<void> {
+  const rows = await sql<
+    { username: string }[]
+  >`select username from users where username <> 'bank'`;
+  const stored = new Set(rows.map((row) => row.username));
+  for (const username of stored) {
+    const record = signups.get(username);
+    if (!record) recorder.violation("a user no client signed up", username);
+    else if (!record.created && !record.inDoubt) {
+      recorder.violation("a refused signup left a user", username);
+    }
+  }
+  for (const record of signups.values()) {
+    if (record.created && !stored.has(record.username)) {
+      recorder.violation("a 201 user is missing", record.username);
+    }
+  }
+}
+
 const LINK = /https?:\/\/[^\s"<>]+\/verify_email\?[^\s"<>]+/;
 
 /**
@@ -227,44 +254,59 @@ const median = (values: number[]) => {
 };
 
 /**
- * The RSS table: one row per process life (name and pid), its samples in up to 8 columns
- * of equal time (the median of each, MiB); and the flatness rule on every life with at least
- * `minSamples` samples: after a warm-up (the first quarter: JIT, pools and caches filling),
- * the median of the last quarter of the rest may not exceed 1.5× the median of its first
- * quarter. A leak proportional to the work done grows steadily and breaks it; the saw-tooth of
- * a garbage collector (a few tens of percent) does not.
+ * The RSS table: one row per process life (name and pid) long enough to judge, its samples in
+ * up to 8 columns of equal time (the median of each, MiB), and one row per process for the
+ * lives too short to judge (an instance or worker the chaos loop restarts lives tens of
+ * seconds). The flatness rule, on every life with at least `minSamples` samples: after a
+ * warm-up (the first quarter: JIT, pools and caches filling), the median of the last quarter of
+ * the rest may not exceed 1.5× the median of its first quarter. A leak proportional to the work
+ * done grows steadily and breaks it; the saw-tooth of a garbage collector (a few tens of
+ * percent) does not.
  */
 export function rssReport(samples: RssSample[], recorder: Recorder, minSamples: number): string[] {
   const lives = new Map<string, RssSample[]>();
   for (const sample of samples) {
     const key = `${sample.process} pid ${sample.pid}`;
-    lives.set(key, [...(lives.get(key) ?? []), sample]);
+    const life = lives.get(key) ?? [];
+    life.push(sample);
+    lives.set(key, life);
   }
   const lines = [
     "| process | samples | RSS over its life (MiB, medians of 8 equal spells) | verdict |",
     "|---|---|---|---|",
   ];
+  const short = new Map<string, { lives: number; samples: number; peak: number }>();
   for (const [name, life] of lives) {
+    if (life.length < minSamples) {
+      const process = life[0]?.process ?? name;
+      const seen = short.get(process) ?? { lives: 0, samples: 0, peak: 0 };
+      seen.lives += 1;
+      seen.samples += life.length;
+      seen.peak = Math.max(seen.peak, ...life.map((s) => s.kib));
+      short.set(process, seen);
+      continue;
+    }
     const columns: string[] = [];
-    const spells = Math.min(8, life.length);
-    for (let i = 0; i < spells; i++) {
+    for (let i = 0; i < 8; i++) {
       const part = life.slice(
-        Math.floor((i * life.length) / spells),
-        Math.floor(((i + 1) * life.length) / spells),
+        Math.floor((i * life.length) / 8),
+        Math.floor(((i + 1) * life.length) / 8),
       );
       columns.push((median(part.map((s) => s.kib)) / 1024).toFixed(0));
     }
-    let verdict = `not judged (under ${minSamples} samples)`;
-    if (life.length >= minSamples) {
-      const rest = life.slice(Math.floor(life.length / 4)).map((s) => s.kib);
-      const quarter = Math.max(1, Math.floor(rest.length / 4));
-      const first = median(rest.slice(0, quarter));
-      const last = median(rest.slice(-quarter));
-      const ratio = last / first;
-      verdict = `${ratio <= 1.5 ? "flat" : "GROWING"}: ×${ratio.toFixed(2)} (last quarter ${(last / 1024).toFixed(0)} vs first ${(first / 1024).toFixed(0)} MiB)`;
-      if (ratio > 1.5) recorder.violation("RSS grew", `${name}: ${verdict}`);
-    }
+    const rest = life.slice(Math.floor(life.length / 4)).map((s) => s.kib);
+    const quarter = Math.max(1, Math.floor(rest.length / 4));
+    const first = median(rest.slice(0, quarter));
+    const last = median(rest.slice(-quarter));
+    const ratio = last / first;
+    const verdict = `${ratio <= 1.5 ? "flat" : "GROWING"}: ×${ratio.toFixed(2)} (last quarter ${(last / 1024).toFixed(0)} vs first ${(first / 1024).toFixed(0)} MiB)`;
+    if (ratio > 1.5) recorder.violation("RSS grew", `${name}: ${verdict}`);
     lines.push(`| ${name} | ${life.length} | ${columns.join(" → ")} | ${verdict} |`);
+  }
+  for (const [process, seen] of short) {
+    lines.push(
+      `| ${process}, ${seen.lives} shorter ${seen.lives === 1 ? "life" : "lives"} | ${seen.samples} | peak ${(seen.peak / 1024).toFixed(0)} | not judged (under ${minSamples} samples each) |`,
+    );
   }
   return lines;
 }

@@ -22,7 +22,7 @@ interface Customer {
   refreshInDoubt: boolean;
 }
 
-interface SignupRecord {
+export interface SignupRecord {
   username: string;
   email: string;
   /** 201 seen, or a 409 after an attempt whose answer was lost (it had been created). */

@@ -9,7 +9,13 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { parseDuration } from "../../src/core/lib/duration.ts";
 import { type Chaos, FAULT_KINDS, startChaos } from "./chaos.ts";
-import { checkLedger, checkVerificationEmails, type RssSample, rssReport } from "./checks.ts";
+import {
+  checkLedger,
+  checkSignups,
+  checkVerificationEmails,
+  type RssSample,
+  rssReport,
+} from "./checks.ts";
 import { type Cluster, rssKiB, startCluster } from "./cluster.ts";
 import { Recorder, type Target } from "./http.ts";
 import { type LoadState, runClient, sendTransfer } from "./load.ts";
@@ -90,7 +96,17 @@ try {
       `${recorder.requests} requests, ${state.transfers.filter((t) => t.final === "paid").length} transfers paid, ${chaos?.faults.length ?? 0} faults, ${recorder.violationCount} violations`,
     );
   }, 10_000);
-  await Bun.sleep(durationMs);
+  // Ctrl-C (or SIGTERM) ends the load early; the checks and the clean-up still run.
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, durationMs);
+    const early = (signal: string) => {
+      log(`${signal}: ending the load early`);
+      clearTimeout(timer);
+      resolve();
+    };
+    process.once("SIGINT", () => early("SIGINT"));
+    process.once("SIGTERM", () => early("SIGTERM"));
+  });
   log("load: stopping (faults first, then the clients finish what they are doing)");
   await chaos?.stop();
   state.stopping = true;
@@ -110,6 +126,7 @@ try {
   if (unknown.length) log(`settled ${unknown.length} transfers whose answers were lost`);
 
   const figures = await checkLedger(sql, recorder, state.transfers, state.deposits);
+  await checkSignups(sql, recorder, state.signups);
   log("books checked; waiting for every verification email");
   const mail = await checkVerificationEmails(sql, cluster.mail, recorder, targetA, 120_000);
   for (const problem of chaos?.problems ?? []) recorder.violation("fault injection", problem);
@@ -123,6 +140,8 @@ try {
   for (const fault of chaos?.faults ?? []) {
     faultCounts.set(fault.kind, (faultCounts.get(fault.kind) ?? 0) + 1);
   }
+  const missed = chaos ? FAULT_KINDS.filter((kind) => !faultCounts.has(kind)) : [];
+  const notInjected = missed.length ? ` (too short a run to inject ${missed.join(", ")})` : "";
   const statuses = [...recorder.counts].sort(([a], [b]) => a.localeCompare(b));
   console.log(`
 == soak report ==
@@ -131,7 +150,7 @@ requests            ${requestsUnderLoad} under load (${(requestsUnderLoad / (loa
 transfers           ${paid.length} paid (database: ${figures.transfers}), ${state.transfers.filter((t) => t.final === "refused").length} refused for funds, ${retried} keys sent more than once, ${resent} replays of a paid key
 deposits            ${figures.deposits} in the database (${state.deposits.length} made), ${(figures.depositedCents / 100).toFixed(2)} USD
 signups             ${state.signups.size} (${mail.users} users in the database), ${mail.attempts} mail requests, all emails in ${(mail.waitedMs / 1000).toFixed(1)} s after the load
-faults              ${chaos?.faults.length ?? 0}: ${[...faultCounts].map(([k, n]) => `${k} ×${n}`).join(", ") || "none"}
+faults              ${chaos?.faults.length ?? 0}: ${[...faultCounts].map(([k, n]) => `${k} ×${n}`).join(", ") || "none"}${notInjected}
 503 answers         ${recorder.unavailable}
 answers             ${statuses.map(([k, n]) => `${k}: ${n}`).join(", ")}
 
