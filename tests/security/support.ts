@@ -197,7 +197,7 @@ export async function startBankProcess(env: Record<string, string> = {}): Promis
     APP_BASE_URL: PROCESS_APP_BASE_URL,
     ...env,
   };
-  const server = startServer(fullEnv, port);
+  const server = startServer(fullEnv);
   try {
     await waitUntilReady(server);
   } catch (error) {
