@@ -225,7 +225,6 @@ const STEPS: Record<string, Step> = {
         to_account_id: w.bobAccount.id,
         amount: 100,
         currency: "USD",
-        memo: "property test",
       },
     }),
     await call("POST", "/transfers", {

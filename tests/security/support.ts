@@ -4,8 +4,16 @@ import type { HttpDeps } from "../../src/core/http/env.ts";
 import { buildSharedStores } from "../../src/core/wiring/services.ts";
 import { type CallOptions, call, callOn, httpDepsFor, type Reply } from "../support/app.ts";
 import { TEST_ENV, type TestContext, testContext, testDatabase } from "../support/database.ts";
+import { type EmailCapture, startEmailCapture } from "../support/email-capture.ts";
 import { uniqueName } from "../support/fixtures.ts";
 import { captureLogs, type LogLine } from "../support/logs.ts";
+import {
+  freePort,
+  type ServerProcess,
+  startServer,
+  stopServer,
+  waitUntilReady,
+} from "../support/process.ts";
 
 /**
  * What the security suite reads from the API's own description: the operations of
@@ -154,6 +162,58 @@ export async function bankApp(
         refreshToken: login.body.refresh_token,
         sessionId: login.body.session_id,
       };
+    },
+  };
+}
+
+export interface BankProcess {
+  server: ServerProcess;
+  url: string;
+  databaseUrl: string;
+  /** The mail provider the server's job worker sends to. */
+  capture: EmailCapture;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export const PROCESS_API_KEY = "re_security_suite_6f1d0c5b9a";
+export const PROCESS_APP_BASE_URL = "https://bank.example.test";
+
+/**
+ * `bun src/main.ts` with its job worker on a scratch database (it migrates it), free ports,
+ * resend pointed at a capture server, APP_BASE_URL set; TEST_ENV and `env` on top.
+ */
+export async function startBankProcess(env: Record<string, string> = {}): Promise<BankProcess> {
+  const databaseUrl = await (await testDatabase()).scratchDatabase();
+  const capture = startEmailCapture();
+  const port = await freePort();
+  const fullEnv = {
+    ...TEST_ENV,
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    WORKER_ENABLED: "true",
+    RESEND_API_KEY: PROCESS_API_KEY,
+    RESEND_BASE_URL: capture.baseUrl,
+    APP_BASE_URL: PROCESS_APP_BASE_URL,
+    ...env,
+  };
+  const server = startServer(fullEnv);
+  try {
+    await waitUntilReady(server);
+  } catch (error) {
+    server.process.kill("SIGKILL");
+    await capture.stop();
+    throw error;
+  }
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    databaseUrl,
+    capture,
+    env: fullEnv,
+    async stop() {
+      await stopServer(server);
+      await capture.stop();
     },
   };
 }

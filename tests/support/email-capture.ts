@@ -54,6 +54,15 @@ export interface EmailCapture {
   loseNextAnswers(n: number): void;
   /** The next `times` requests (1 by default; Infinity: until `reset`) get this answer. */
   respondWith(status: number, body: unknown, times?: number): void;
+  /**
+   * Like `respondWith`, but the body is sent as it is (not JSON-encoded), with `headers`: a
+   * malformed or huge body, a redirect (`Location`), another content type. Nothing is delivered.
+   */
+  respondRaw(
+    status: number,
+    body: string,
+    options?: { headers?: Record<string, string>; times?: number },
+  ): void;
   /** Every answer waits this long first (0 by default): a slow provider. */
   delayResponses(ms: number): void;
   /** Forgets scripted answers and the delay (the recorded requests stay). */
@@ -69,6 +78,8 @@ export interface EmailCapture {
 interface Scripted {
   status: number;
   body: unknown;
+  /** Send `body` as it is (a string) with these headers, instead of as JSON. */
+  raw?: { headers: Record<string, string> };
   remaining: number;
   /** Deliver (and remember the key) before answering with `status`. */
   deliverFirst?: boolean;
@@ -151,6 +162,13 @@ export function startEmailCapture(): EmailCapture {
         return answer(401, resendError(401, "Missing API key in the authorization header."));
       }
       const script = nextScripted();
+      if (script?.raw) {
+        captured.status = script.status;
+        return new Response(String(script.body), {
+          status: script.status,
+          headers: script.raw.headers,
+        });
+      }
       if (script && !script.deliverFirst) return answer(script.status, script.body);
 
       const key = captured.idempotencyKey;
@@ -180,6 +198,9 @@ export function startEmailCapture(): EmailCapture {
     },
     respondWith(status, body, times = 1) {
       scripted.push({ status, body, remaining: times });
+    },
+    respondRaw(status, body, { headers = {}, times = 1 } = {}) {
+      scripted.push({ status, body, remaining: times, raw: { headers } });
     },
     delayResponses(ms) {
       delayMs = ms;

@@ -92,7 +92,7 @@ export interface JobsWorld {
 }
 
 export async function startJobsWorld(
-  options: { settings?: JobSettings; concurrency?: number } = {},
+  options: { settings?: JobSettings; concurrency?: number; mailerTimeoutMs?: number } = {},
 ): Promise<JobsWorld> {
   const url = await (await testDatabase()).scratchDatabase();
   const handle = openDatabase({ url, poolMax: 5, applicationName: "bun-test-jobs-world" });
@@ -109,6 +109,7 @@ export async function startJobsWorld(
     apiKey: TEST_API_KEY,
     baseUrl: capture.baseUrl,
     from: TEST_EMAIL_FROM,
+    timeoutMs: options.mailerTimeoutMs,
   });
   await startWorker(
     jobs.boss,
