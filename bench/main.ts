@@ -1,0 +1,732 @@
+/**
+ * `bun run bench`: the API's hot paths measured from outside, each next to the machine's own
+ * limit for the same work, taken in the same run (never an assertion; see bench/NOTES.md):
+ * - the API started as production runs it: dist/simplebank (built first when missing or older
+ *   than src/), else `bun src/main.ts` (--source forces it), rate limits off, against
+ *   BENCH_DATABASE_URL (default the machine's PostgreSQL; a throwaway database made and
+ *   dropped here);
+ * - seeded through the API: users, 1,000 USD accounts, a deposit into each (by a banker), an
+ *   access token per user by logging in;
+ * - then, each for --duration after a --warmup that is not counted, with wrk and
+ *   bench/wrk/bench.lua: transfers (c=32), account reads (c=64), logins (c=8), statements
+ *   (GET /accounts/{id}/entries, c=32), the transfer through Connect (c=32) and through the
+ *   Worker in workerd (c=32);
+ * - the baselines: pgbench -M prepared on the transfer's minimal SQL
+ *   (bench/pgbench/transfer.sql) and on the read query (bench/pgbench/read.sql), the
+ *   framework-free floor (bench/floor.ts: Bun.serve + postgres.js, the same query), raw bcrypt
+ *   verifications per second (Bun.password) at the API's cost;
+ * - the CPU of the load generator, the server and PostgreSQL over each phase (% of one core,
+ *   from /proc/<pid>/stat; PostgreSQL = the backends connected to the bench database).
+ * A run is valid with zero errors (non-2xx, counted by the Lua script) and balanced books
+ * (checked in SQL after the load). Writes bench/results/latest.md.
+ * Options: --duration 30s, --warmup 5s, --only <path> (transfers, reads, logins, statements,
+ * connect, worker; repeatable), --bcrypt-cost N (default 10, the API's default), --accounts N
+ * (default 1000), --smoke (5 s phases, 1 s warm-up, cost 4, 200 accounts, the table printed but
+ * not written: that it runs and the books balance; .ci/run runs it).
+ */
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { BINARY, buildBinary, PROJECT_ROOT } from "../tools/build/binary.ts";
+import { buildBundle } from "../tools/edge/bundle.ts";
+import { startConnectionGate } from "../tools/edge/connection-gate.ts";
+import { startLocalWorker } from "../tools/edge/workerd.ts";
+
+const PATHS = ["transfers", "reads", "logins", "statements", "connect", "worker"] as const;
+type PathName = (typeof PATHS)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: "string", default: "30s" },
+    warmup: { type: "string", default: "5s" },
+    only: { type: "string", multiple: true },
+    "bcrypt-cost": { type: "string" },
+    accounts: { type: "string" },
+    source: { type: "boolean", default: false },
+    smoke: { type: "boolean", default: false },
+  },
+});
+
+/** "30s", "2m", "500ms" or a number of seconds → seconds. */
+function seconds(value: string): number {
+  const match = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)?$/.exec(value);
+  if (!match) throw new Error(`not a duration: ${value} (such as 30s, 2m)`);
+  const n = Number(match[1]);
+  return match[2] === "ms" ? n / 1000 : match[2] === "m" ? n * 60 : n;
+}
+
+const DURATION = seconds(args.smoke && !process.argv.includes("--duration") ? "5s" : args.duration);
+const WARMUP = seconds(args.smoke && !process.argv.includes("--warmup") ? "1s" : args.warmup);
+const BCRYPT_COST = Number(args["bcrypt-cost"] ?? (args.smoke ? "4" : "10"));
+const ACCOUNTS = Number(args.accounts ?? (args.smoke ? "200" : "1000"));
+for (const name of args.only ?? []) {
+  if (!PATHS.includes(name as PathName)) {
+    throw new Error(`--only ${name}: not one of ${PATHS.join(", ")}`);
+  }
+}
+const selected = (name: PathName) => !args.only || args.only.includes(name);
+
+const CONCURRENCY = { transfers: 32, reads: 64, logins: 8, statements: 32 } as const;
+const PASSWORD = "bench password";
+const CLOCK_TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux.
+const WRK_THREADS = Math.max(1, Math.min(2, navigator.hardwareConcurrency));
+
+const ENV = {
+  NODE_ENV: "test",
+  BCRYPT_COST: String(BCRYPT_COST),
+  TOKEN_SYMMETRIC_KEY: crypto.randomUUID().replaceAll("-", ""),
+  RATE_LIMIT_ENABLED: "false",
+  // The tokens minted while seeding must outlive the longest run.
+  ACCESS_TOKEN_DURATION: "12h",
+};
+
+/** A phase's figures: one row of the table. */
+interface Row {
+  path: string;
+  concurrency: number;
+  perSecond: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  errors: number;
+  baseline?: string;
+  baselinePerSecond?: number;
+  cpu: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function commandExists(name: string): boolean {
+  return Bun.which(name) !== null;
+}
+
+// ---- CPU accounting from /proc ----------------------------------------------------------------
+
+/** utime + stime of a process, in clock ticks (0 when it is gone). */
+async function cpuTicks(pid: number): Promise<number> {
+  const text = await Bun.file(`/proc/${pid}/stat`)
+    .text()
+    .catch(() => "");
+  // Fields after the command name (which may hold spaces) start at field 3, "state".
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+}
+
+/** pid and every descendant of it. */
+async function processTree(root: number): Promise<number[]> {
+  const parents = new Map<number, number>();
+  for (const name of await readdir("/proc")) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    const text = await Bun.file(`/proc/${name}/stat`)
+      .text()
+      .catch(() => "");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    parents.set(Number(name), Number(fields[1]));
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [pid, parent] of parents) if (parent === tree[i]) tree.push(pid);
+  }
+  return tree;
+}
+
+/**
+ * The CPU that sets of processes use from now to `stop()`, as % of one core: polled every
+ * 200 ms, so processes that start (PostgreSQL backends of a new client) or end within the
+ * phase are counted too (a process seen first after the start counts from 0 ticks).
+ */
+type PidSource = () => Promise<number[]>;
+async function cpuMeter(sources: Record<string, PidSource>) {
+  const seen = new Map<string, Map<number, { first: number; last: number }>>();
+  const poll = async (initial: boolean) => {
+    for (const [name, pids] of Object.entries(sources)) {
+      const ticks = seen.get(name) ?? new Map<number, { first: number; last: number }>();
+      seen.set(name, ticks);
+      for (const pid of await pids()) {
+        const now = await cpuTicks(pid);
+        const known = ticks.get(pid);
+        if (known) known.last = Math.max(known.last, now);
+        else ticks.set(pid, { first: initial ? now : 0, last: now });
+      }
+    }
+  };
+  await poll(true);
+  const started = performance.now();
+  let polling = Promise.resolve();
+  const timer = setInterval(() => {
+    polling = polling.then(() => poll(false));
+  }, 200);
+  return async (children: Record<string, number> = {}) => {
+    clearInterval(timer);
+    await polling;
+    await poll(false);
+    const wall = (performance.now() - started) / 1000;
+    const share = (cpuSeconds: number) => `${((100 * cpuSeconds) / wall).toFixed(0)}%`;
+    const shares = Object.entries(children).map(([name, cpu]) => `${name} ${share(cpu)}`);
+    for (const [name, ticks] of seen) {
+      let used = 0;
+      for (const { first, last } of ticks.values()) used += last - first;
+      shares.push(`${name} ${share(used / CLOCK_TICKS)}`);
+    }
+    return shares.join(", ");
+  };
+}
+
+/** A child's CPU time in seconds, once it has exited. */
+function childCpu(child: ReturnType<typeof Bun.spawn>): number {
+  const usage = child.resourceUsage();
+  return usage ? Number(usage.cpuTime.user + usage.cpuTime.system) / 1e6 : 0;
+}
+
+// ---- the run ----------------------------------------------------------------------------------
+
+const missing = ["wrk", "pgbench"].filter((tool) => !commandExists(tool));
+if (missing.length > 0) {
+  console.error(
+    `bench: ${missing.join(" and ")} not found (Debian: apt-get install -y wrk postgresql-client)`,
+  );
+  process.exit(2);
+}
+
+const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+const dbName = `bench_${process.pid}`;
+await admin.unsafe(`create database "${dbName}"`);
+const dbUrl = new URL(adminUrl);
+dbUrl.pathname = `/${dbName}`;
+const databaseUrl = dbUrl.toString();
+const folder = await mkdtemp(path.join(tmpdir(), "simplebank-bench-"));
+const stops: (() => Promise<unknown> | unknown)[] = [];
+let sql: postgres.Sql | undefined;
+
+try {
+  // The API as production runs it.
+  const argv = await apiCommand();
+  const port = await freePort();
+  const apiLog = path.join(folder, "api.log");
+  const api = Bun.spawn(argv, {
+    cwd: folder,
+    env: {
+      ...ENV,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      GRPC_PORT: String(await freePort()),
+      HOME: folder,
+      PATH: process.env.PATH ?? "",
+    },
+    stdin: "ignore",
+    stdout: Bun.file(apiLog),
+    stderr: Bun.file(path.join(folder, "api.err")),
+  });
+  stops.push(async () => {
+    api.kill("SIGTERM");
+    await api.exited;
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitReady(base, api);
+  console.log(`API: ${argv.map((a) => path.relative(PROJECT_ROOT, a) || a).join(" ")} on ${base}`);
+
+  sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+  const db = sql;
+  const users = await seed(base, db);
+  const dataFile = path.join(folder, "users.txt");
+  await Bun.write(
+    dataFile,
+    `${users.map((u) => `${u.username} ${u.account} ${u.token}`).join("\n")}\n`,
+  );
+  const ids = users.map((u) => u.account).sort((a, b) => a - b);
+  const lo = ids[0] ?? 0;
+  const hi = ids.at(-1) ?? 0;
+  if (hi - lo + 1 !== ids.length) throw new Error(`seeded account ids are not contiguous`);
+  await checkBooks(db, "after seeding");
+
+  const backends: PidSource = async () =>
+    (
+      await db<{ pid: number }[]>`
+        select pid from pg_stat_activity where datname = ${dbName} and pid <> pg_backend_pid()`
+    ).map((r) => r.pid);
+  const apiTree: PidSource = () => processTree(api.pid);
+
+  const rows: Row[] = [];
+  let pgbenchTransfers: Row | undefined;
+  const transferBaseline = async () => {
+    pgbenchTransfers ??= await pgbench("pgbench: the transfer's SQL", "transfer.sql", 32);
+    return pgbenchTransfers;
+  };
+  const wrkRow = async (
+    label: string,
+    mode: string,
+    url: string,
+    concurrency: number,
+    server: PidSource,
+  ): Promise<Row> => {
+    const env = { BENCH_DATA: dataFile, BENCH_PASSWORD: PASSWORD };
+    await wrk(url, mode, concurrency, WARMUP, env);
+    const meter = await cpuMeter({ server, postgres: backends });
+    const { cpuSeconds, ...result } = await wrk(url, mode, concurrency, DURATION, env);
+    return { path: label, concurrency, ...result, cpu: await meter({ wrk: cpuSeconds }) };
+  };
+  const pgbench = async (label: string, script: string, wanted: number): Promise<Row> => {
+    // The machine's PostgreSQL is shared: never take the connections other clients need.
+    const [room] = await db<{ free: number }[]>`
+      select current_setting('max_connections')::int
+        - current_setting('superuser_reserved_connections')::int
+        - (select count(*) from pg_stat_activity)::int as free`;
+    const concurrency = Math.max(1, Math.min(wanted, (room?.free ?? wanted) - 10));
+    if (concurrency < wanted) {
+      console.warn(
+        `bench: WARNING: ${label} with ${concurrency} clients, not ${wanted}: the server has room for no more connections`,
+      );
+    }
+    await runPgbench(script, concurrency, WARMUP, lo, hi);
+    const meter = await cpuMeter({ postgres: backends });
+    const { cpuSeconds, ...result } = await runPgbench(script, concurrency, DURATION, lo, hi);
+    return { path: label, concurrency, ...result, cpu: await meter({ pgbench: cpuSeconds }) };
+  };
+
+  if (selected("transfers")) {
+    const row = await wrkRow("POST /transfers", "transfer", base, 32, apiTree);
+    await checkBooks(db, "after the transfers");
+    const baseline = await transferBaseline();
+    await checkBooks(db, "after pgbench's transfers");
+    rows.push(withBaseline(row, baseline), baseline);
+  }
+  if (selected("reads")) {
+    const row = await wrkRow("GET /accounts/{id}", "read", base, 64, apiTree);
+    const floor = await startFloor();
+    stops.push(floor.stop);
+    const floorRow = await wrkRow(
+      "floor: Bun.serve + postgres.js, same query",
+      "floor",
+      floor.url,
+      64,
+      async () => [floor.pid],
+    );
+    await floor.stop();
+    const pgRead = await pgbench("pgbench: the read query", "read.sql", 64);
+    rows.push(withBaseline(row, floorRow), withBaseline(floorRow, pgRead), pgRead);
+  }
+  if (selected("logins")) {
+    const row = await wrkRow("POST /users/login", "login", base, CONCURRENCY.logins, apiTree);
+    const raw = await bcryptRow(CONCURRENCY.logins);
+    rows.push(withBaseline(row, raw), raw);
+  }
+  if (selected("statements")) {
+    rows.push(
+      await wrkRow("GET /accounts/{id}/entries", "entries", base, CONCURRENCY.statements, apiTree),
+    );
+  }
+  if (selected("connect")) {
+    const row = await wrkRow("Connect CreateTransfer", "connect", base, 32, apiTree);
+    await checkBooks(db, "after the Connect transfers");
+    rows.push(withBaseline(row, await transferBaseline()));
+  }
+  if (selected("worker")) {
+    const gate = await startConnectionGate(databaseUrl, 40);
+    stops.push(gate.stop);
+    const bundle = await buildBundle();
+    const worker = await startLocalWorker(bundle, {
+      bindings: { ...ENV, DATABASE_URL: gate.url, LOG_LEVEL: "error" },
+      port: await freePort(),
+      captureOutput: true,
+    });
+    stops.push(worker.stop);
+    const workerd: PidSource = async () => {
+      const pids: number[] = [];
+      for (const pid of await processTree(process.pid)) {
+        const comm = await Bun.file(`/proc/${pid}/comm`)
+          .text()
+          .catch(() => "");
+        if (comm.trim() === "workerd") pids.push(pid);
+      }
+      return pids;
+    };
+    const row = await wrkRow(
+      "POST /transfers, Worker in workerd",
+      "transfer",
+      worker.url,
+      32,
+      workerd,
+    );
+    await worker.stop();
+    await gate.stop();
+    await checkBooks(db, "after the Worker's transfers");
+    rows.push(withBaseline(row, await transferBaseline()));
+  }
+  if (!rows.includes(pgbenchTransfers as Row) && pgbenchTransfers) rows.push(pgbenchTransfers);
+  await checkBooks(db, "at the end");
+
+  const errors = rows.reduce((sum, r) => sum + r.errors, 0);
+  const table = report(rows, await machine(db), errors);
+  console.log(`\n${table}`);
+  if (!args.smoke) {
+    const results = path.join(PROJECT_ROOT, "bench/results/latest.md");
+    await Bun.write(results, table);
+    // Aligned as the linter wants the committed file (biome formats Markdown tables).
+    Bun.spawnSync([process.execPath, "x", "biome", "format", "--write", results], {
+      cwd: PROJECT_ROOT,
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+  }
+  if (errors > 0) {
+    console.error(`bench: INVALID RUN: ${errors} errors (the API's log: ${apiLog})`);
+    process.exitCode = 1;
+  }
+} finally {
+  for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => {});
+  await sql?.end();
+  if (process.exitCode !== 1) await rm(folder, { recursive: true, force: true });
+  await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
+  await admin.end();
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+/** dist/simplebank, built when missing or older than src/; `bun src/main.ts` when that fails. */
+async function apiCommand(): Promise<string[]> {
+  const source = [process.execPath, path.join(PROJECT_ROOT, "src/main.ts")];
+  if (args.source) return source;
+  const built = await stat(BINARY).catch(() => undefined);
+  let newest = 0;
+  for (const file of await readdir(path.join(PROJECT_ROOT, "src"), { recursive: true })) {
+    newest = Math.max(newest, (await stat(path.join(PROJECT_ROOT, "src", file))).mtimeMs);
+  }
+  if (built && built.mtimeMs >= newest) return [BINARY];
+  try {
+    console.log("building dist/simplebank (bun run build)…");
+    return [(await buildBinary(BINARY)).path];
+  } catch (error) {
+    console.warn(`bench: WARNING: no binary (${String(error).split("\n")[0]}); bun src/main.ts`);
+    return source;
+  }
+}
+
+async function waitReady(base: string, child: ReturnType<typeof Bun.spawn>) {
+  const started = performance.now();
+  while (true) {
+    if (child.exitCode !== null) throw new Error(`the API exited (${child.exitCode})`);
+    if (performance.now() - started > 60_000) throw new Error("the API never became ready");
+    const status = await fetch(`${base}/readyz`).then(
+      async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      },
+      () => 0,
+    );
+    if (status === 200) return;
+    await Bun.sleep(50);
+  }
+}
+
+interface Seeded {
+  username: string;
+  account: number;
+  token: string;
+}
+
+/** A banker, then ACCOUNTS users each with a funded USD account and an access token. */
+async function seed(base: string, db: postgres.Sql): Promise<Seeded[]> {
+  const call = async (method: string, route: string, body?: unknown, token?: string) => {
+    const res = await fetch(`${base}${route}`, {
+      method,
+      headers: {
+        "Content-Type": "application/json",
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const register = async (username: string) => {
+    await call("POST", "/users", {
+      username,
+      password: PASSWORD,
+      full_name: "Bench User",
+      email: `${username}@example.com`,
+    });
+  };
+  const login = async (username: string) =>
+    String((await call("POST", "/users/login", { username, password: PASSWORD })).access_token);
+
+  const started = performance.now();
+  await register("bench_banker");
+  await db`update users set role = 'banker' where username = 'bench_banker'`;
+  const banker = await login("bench_banker");
+  const users: Seeded[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < ACCOUNTS) {
+        const username = `bench_${String(next++).padStart(5, "0")}`;
+        await register(username);
+        const token = await login(username);
+        users.push({ username, account: 0, token });
+      }
+    }),
+  );
+  // Accounts one at a time, so their ids are one contiguous range (pgbench draws from it).
+  for (const user of users) {
+    user.account = Number((await call("POST", "/accounts", { currency: "USD" }, user.token)).id);
+  }
+  next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < users.length) {
+        const user = users[next++] as Seeded;
+        await call(
+          "POST",
+          `/accounts/${user.account}/deposits`,
+          { amount: 1_000_000, currency: "USD" },
+          banker,
+        );
+      }
+    }),
+  );
+  console.log(
+    `seeded ${users.length} users, accounts and deposits through the API in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  return users;
+}
+
+/** The books: each currency sums to 0, each balance is its entries' sum, each transfer 2 entries summing to 0. */
+async function checkBooks(db: postgres.Sql, when: string) {
+  const [books] = await db<{ currencies: number; balances: number; transfers: number }[]>`
+    select
+      (select count(*) from (select currency from accounts group by currency
+         having sum(balance) <> 0) c)::int as currencies,
+      (select count(*) from accounts a where a.balance <>
+         coalesce((select sum(amount) from entries e where e.account_id = a.id), 0))::int as balances,
+      (select count(*) from transfers t where (select count(*) from entries e
+         where e.transfer_id = t.id) <> 2 or (select sum(amount) from entries e
+         where e.transfer_id = t.id) <> 0)::int as transfers`;
+  if (!books || books.currencies + books.balances + books.transfers > 0) {
+    throw new Error(`the books do not balance ${when}: ${JSON.stringify(books)}`);
+  }
+  console.log(`books balanced ${when}`);
+}
+
+interface Measured {
+  perSecond: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  errors: number;
+  /** The load generator's own CPU time. */
+  cpuSeconds: number;
+}
+
+async function wrk(
+  url: string,
+  mode: string,
+  concurrency: number,
+  duration: number,
+  env: Record<string, string>,
+): Promise<Measured> {
+  const child = Bun.spawn(
+    [
+      "wrk",
+      `-t${Math.min(WRK_THREADS, concurrency)}`,
+      `-c${concurrency}`,
+      `-d${Math.max(1, Math.round(duration))}s`,
+      "--timeout",
+      "10s",
+      "--latency",
+      "-s",
+      path.join(import.meta.dir, "wrk/bench.lua"),
+      url,
+    ],
+    {
+      env: { ...process.env, ...env, BENCH_MODE: mode, BENCH_RUN: crypto.randomUUID() },
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  const [out, err, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  const line = out.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
+  if (code !== 0 || !line) throw new Error(`wrk ${mode} failed (exit ${code}):\n${out}${err}`);
+  const r = JSON.parse(line.slice("BENCH_RESULT ".length)) as {
+    requests: number;
+    duration_us: number;
+    non2xx: number;
+    socket_errors: number;
+    p50_us: number;
+    p99_us: number;
+  };
+  return {
+    perSecond: r.requests / (r.duration_us / 1e6),
+    p50Ms: r.p50_us / 1000,
+    p99Ms: r.p99_us / 1000,
+    errors: r.non2xx + r.socket_errors,
+    cpuSeconds: childCpu(child),
+  };
+}
+
+async function runPgbench(
+  script: string,
+  concurrency: number,
+  duration: number,
+  lo: number,
+  hi: number,
+): Promise<Measured> {
+  const logs = await mkdtemp(path.join(folder, "pgbench-"));
+  const child = Bun.spawn(
+    [
+      "pgbench",
+      "-n",
+      "-M",
+      "prepared",
+      `-c${concurrency}`,
+      `-j${WRK_THREADS}`,
+      `-T${Math.max(1, Math.round(duration))}`,
+      "-D",
+      `lo=${lo}`,
+      "-D",
+      `hi=${hi}`,
+      "-l",
+      "--log-prefix",
+      path.join(logs, "tx"),
+      "-f",
+      path.join(import.meta.dir, "pgbench", script),
+      databaseUrl,
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const [out, err, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  const tps = /tps = ([0-9.]+) \(without initial connection time\)/.exec(out);
+  if (code !== 0 || !tps) throw new Error(`pgbench ${script} failed (exit ${code}):\n${out}${err}`);
+  const failed = /number of failed transactions: ([0-9]+)/.exec(out);
+  // Per-transaction log lines: client_id transaction_no time(us) script_no time_epoch time_us.
+  const latencies: number[] = [];
+  for (const file of await readdir(logs)) {
+    for (const line of (await Bun.file(path.join(logs, file)).text()).split("\n")) {
+      const us = Number(line.split(" ")[2]);
+      if (line && Number.isFinite(us)) latencies.push(us / 1000);
+    }
+  }
+  await rm(logs, { recursive: true, force: true });
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return {
+    perSecond: Number(tps[1]),
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    errors: Number(failed?.[1] ?? 0),
+    cpuSeconds: childCpu(child),
+  };
+}
+
+/** bench/floor.ts in a process of its own (its CPU is measured apart from wrk's). */
+async function startFloor() {
+  const child = Bun.spawn([process.execPath, path.join(import.meta.dir, "floor.ts")], {
+    env: { ...process.env, BENCH_FLOOR_DATABASE_URL: databaseUrl, BENCH_FLOOR_POOL_MAX: "10" },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!/listening [0-9]+/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`bench/floor.ts exited: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  const port = /listening ([0-9]+)/.exec(text)?.[1];
+  let stopped = false;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      child.kill("SIGTERM");
+      await child.exited;
+    },
+  };
+}
+
+/** Bun.password.verify at BCRYPT_COST, `concurrency` at a time, in this process. */
+async function bcryptRow(concurrency: number): Promise<Row> {
+  const hash = await Bun.password.hash(PASSWORD, { algorithm: "bcrypt", cost: BCRYPT_COST });
+  const verify = async (forSeconds: number) => {
+    let count = 0;
+    let errors = 0;
+    const deadline = performance.now() + forSeconds * 1000;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < deadline) {
+          if (await Bun.password.verify(PASSWORD, hash, "bcrypt")) count += 1;
+          else errors += 1;
+        }
+      }),
+    );
+    return { count, errors };
+  };
+  await verify(WARMUP);
+  const meter = await cpuMeter({ "bench process": async () => [process.pid] });
+  const started = performance.now();
+  const { count, errors } = await verify(DURATION);
+  return {
+    path: `raw bcrypt verifications (Bun.password, cost ${BCRYPT_COST})`,
+    concurrency,
+    perSecond: count / ((performance.now() - started) / 1000),
+    errors,
+    cpu: await meter(),
+  };
+}
+
+function withBaseline(row: Row, baseline: Row): Row {
+  return { ...row, baseline: baseline.path, baselinePerSecond: baseline.perSecond };
+}
+
+async function machine(db: postgres.Sql) {
+  const [version] = await db<{ server_version: string }[]>`show server_version`;
+  const cpuinfo = await Bun.file("/proc/cpuinfo")
+    .text()
+    .catch(() => "");
+  const model = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? "unknown CPU";
+  const load = await Bun.file("/proc/loadavg")
+    .text()
+    .then((t) => t.split(" ").slice(0, 3).join(" "))
+    .catch(() => "?");
+  return `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC; ${navigator.hardwareConcurrency} cores (${model}), load average ${load} at the end; PostgreSQL ${version?.server_version} at ${dbUrl.host}; Bun ${Bun.version}`;
+}
+
+function report(rows: Row[], machineLine: string, errors: number) {
+  const n = (value: number) => Math.round(value).toLocaleString("en-US");
+  const ms = (value?: number) => (value === undefined ? "" : `${value.toFixed(1)} ms`);
+  const lines = [
+    "# The API's hot paths against the machine's own limits (bun run bench)",
+    "",
+    `Measured ${machineLine}. Each phase ${DURATION} s after a ${WARMUP} s warm-up; ${ACCOUNTS} funded USD accounts, random pairs, amount 1; bcrypt cost ${BCRYPT_COST}; rate limits off; no Redis (revocations from the database); load by wrk (${WRK_THREADS} threads) and pgbench (-M prepared). CPU: % of one core over the measured phase. ${errors === 0 ? "Valid run: 0 errors, books balanced after every phase." : `INVALID RUN: ${errors} errors.`}`,
+    "",
+    "| path | concurrency | throughput/s | p50 | p99 | errors | baseline | ratio | CPU |",
+    "|---|---|---|---|---|---|---|---|---|",
+    ...rows.map(
+      (r) =>
+        `| ${r.path} | ${r.concurrency} | ${n(r.perSecond)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${r.baseline ? `${r.baseline}: ${n(r.baselinePerSecond ?? 0)}/s` : ""} | ${r.baselinePerSecond ? (r.perSecond / r.baselinePerSecond).toFixed(2) : ""} | ${r.cpu} |`,
+    ),
+  ];
+  return `${lines.join("\n")}\n`;
+}
