@@ -11,29 +11,53 @@
  */
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({
-  options: {
-    time: { type: "string" },
-    runs: { type: "string" },
-    seed: { type: "string" },
-    path: { type: "string" },
-    op: { type: "string" },
-  },
-  strict: true,
-});
+/** A usage error: said in one line, exit 2. */
+function usage(message: string): never {
+  process.stderr.write(`fuzz: ${message}\n`);
+  process.exit(2);
+}
+
+function flags() {
+  try {
+    return parseArgs({
+      options: {
+        time: { type: "string" },
+        runs: { type: "string" },
+        seed: { type: "string" },
+        path: { type: "string" },
+        op: { type: "string" },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    return usage(error instanceof Error ? error.message : String(error));
+  }
+}
+
+const values = flags();
 
 function milliseconds(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!match) throw new Error(`--time: expected e.g. 500ms, 60s or 2m, got ${text}`);
+  if (!match) return usage(`--time: expected e.g. 500ms, 60s or 2m, got ${text}`);
   const unit = match[2] ?? "s";
   return Math.round(Number(match[1]) * (unit === "ms" ? 1 : unit === "s" ? 1_000 : 60_000));
 }
 
 const replaying = values.path !== undefined;
+if (replaying && values.seed === undefined) {
+  usage("--path replays a case only with the --seed it came from");
+}
+if (replaying && values.op === undefined) {
+  usage("--path is one operation's counterexample: give its --op too");
+}
+for (const name of ["runs", "seed"] as const) {
+  const value = values[name];
+  if (value !== undefined && !/^\d+$/.test(value)) {
+    usage(`--${name}: expected an integer, got ${value}`);
+  }
+}
 const env: Record<string, string> = { FUZZ_VERBOSE: "1" };
-if (values.seed !== undefined) env.FUZZ_SEED = values.seed;
-else if (replaying) throw new Error("--path replays a case only with the --seed it came from");
-else env.FUZZ_SEED = String(Math.floor(Math.random() * 2 ** 31));
+env.FUZZ_SEED = values.seed ?? String(Math.floor(Math.random() * 2 ** 31));
 if (values.path !== undefined) env.FUZZ_PATH = values.path;
 if (values.op !== undefined) env.FUZZ_OP = values.op;
 if (values.runs !== undefined) env.FUZZ_RUNS = values.runs;

@@ -140,12 +140,8 @@ export function track(world: World, operation: Operation, exchange: Exchange): v
     if (!changed) return;
     const sent = parsedBody(request);
     if (typeof sent.password === "string") {
-      changed.user.password = sent.password;
+      changed.passwords.push(sent.password);
       changed.stale = true;
-    }
-    if (typeof user.email === "string") {
-      world.pools.emails[world.pools.emails.indexOf(changed.user.email)] = user.email;
-      changed.user.email = user.email;
     }
   }
 }

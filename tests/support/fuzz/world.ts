@@ -31,6 +31,11 @@ export interface FuzzActor {
   accounts: Set<number>;
   /** The access token went bad (a 401): log in before the next request. */
   stale: boolean;
+  /**
+   * Every password a request set for this user, newest last: concurrent changes finish in an
+   * order the fuzzer does not see, so a new login tries them all.
+   */
+  passwords: string[];
 }
 
 export interface Pools {
@@ -53,6 +58,8 @@ export interface World {
   /** The actor owning this username, if it is one of ours. */
   byUsername(username: string): FuzzActor | undefined;
   tokenOf(name: ActorName): Promise<string>;
+  /** Reads the actors' emails back from the database (after a batch that changed users). */
+  refreshEmails(): Promise<void>;
 }
 
 async function actor(name: ActorName, role: Role, funding: [string, number][]): Promise<FuzzActor> {
@@ -63,7 +70,7 @@ async function actor(name: ActorName, role: Role, funding: [string, number][]): 
     if (amount > 0) await depositTo(account, amount);
     accounts.add(account.id);
   }
-  return { name, user, role, accounts, stale: false };
+  return { name, user, role, accounts, stale: false, passwords: [user.password] };
 }
 
 let shared: Promise<World> | undefined;
@@ -120,11 +127,30 @@ async function build(): Promise<World> {
     pools,
     treasuries: new Set(Object.values(treasury)),
     byUsername,
+    async refreshEmails() {
+      const rows = await db<{ username: string; email: string }[]>`
+        select username, email from users
+        where username in ${db(Object.values(actors).map((a) => a.user.username))}`;
+      for (const row of rows) {
+        const a = byUsername(row.username);
+        if (a) a.user.email = row.email;
+      }
+    },
     async tokenOf(name) {
       const a = actors[name];
       if (a.stale) {
-        Object.assign(a.user, await logIn(a.user.username, a.user.password));
-        a.stale = false;
+        const tried: string[] = [];
+        for (const password of [...a.passwords].reverse()) {
+          const session = await logIn(a.user.username, password).catch(() => undefined);
+          if (!session) {
+            tried.push(password);
+            continue;
+          }
+          Object.assign(a.user, session, { password });
+          a.stale = false;
+          break;
+        }
+        if (a.stale) throw new Error(`${name}: no known password logs in (${tried.length} tried)`);
       }
       return a.user.accessToken;
     },
