@@ -1,6 +1,14 @@
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Currency } from "../../src/core/domain/money.ts";
 import { SimpleBank } from "../../src/core/grpc/gen/pb/service_simple_bank_pb.ts";
+import {
+  type Bank,
+  BankClient,
+  grpcAccount,
+  grpcCustomer,
+  Status,
+  startBank,
+} from "../grpc/support.ts";
 import {
   type AccountJson,
   call,
@@ -280,49 +288,65 @@ describe("API1: object ids in bodies", () => {
 const PUBLIC_RPCS = new Set(["CreateUser", "LoginUser", "VerifyEmail"]);
 const RPC_REFERENCE = /(^id$|_id$|^owner$|^username$)/;
 
+/** Another party's objects, as an RPC test sees them (ids as numbers or int64 strings). */
+interface RpcWorld {
+  victimUsername: string;
+  victimAccountId: number | string;
+  attackerAccountId: number | string;
+  victimTransferId: number | string;
+  depositTransferId: number | string;
+  treasuryIds: (number | string)[];
+}
+
 /** For each RPC with an object reference: requests naming another party's objects. */
-const RPC_CASES: Record<string, () => unknown[]> = {
-  UpdateUser: () =>
-    [world.victim.username, "bank"].map((username) => ({ username, full_name: "Taken Over" })),
-  GetAccount: () => [world.victimAccount.id, ...world.treasuryIds].map((id) => ({ id })),
-  ListAccounts: () => [world.victim.username, "bank"].map((owner) => ({ owner, page_size: 10 })),
-  ListEntries: () =>
-    [world.victimAccount.id, ...world.treasuryIds].map((id) => ({ account_id: id, page_size: 10 })),
-  GetTransfer: () => [world.victimTransferId, world.depositTransferId].map((id) => ({ id })),
-  ListTransfers: () =>
-    [world.victimAccount.id, ...world.treasuryIds].map((id) => ({ account_id: id, page_size: 10 })),
-  CreateTransfer: () => [
-    {
-      from_account_id: world.victimAccount.id,
-      to_account_id: world.attackerAccount.id,
-      amount: 100,
-      currency: "USD",
-    },
-  ],
-  Deposit: () =>
-    [world.victimAccount.id, world.attackerAccount.id].map((id) => ({
-      account_id: id,
-      amount: 100,
-      currency: "USD",
+function rpcCases(w: RpcWorld): Record<string, Record<string, unknown>[]> {
+  const accounts = [w.victimAccountId, ...w.treasuryIds];
+  const cash = (id: number | string) => ({ account_id: id, amount: 100, currency: "USD" });
+  return {
+    UpdateUser: [w.victimUsername, "bank"].map((username) => ({
+      username,
+      full_name: "Taken Over",
     })),
-  Withdraw: () =>
-    [world.victimAccount.id, world.attackerAccount.id].map((id) => ({
-      account_id: id,
-      amount: 100,
-      currency: "USD",
-    })),
-};
+    GetAccount: accounts.map((id) => ({ id })),
+    ListAccounts: [w.victimUsername, "bank"].map((owner) => ({ owner, page_size: 10 })),
+    ListEntries: accounts.map((id) => ({ account_id: id, page_size: 10 })),
+    GetTransfer: [w.victimTransferId, w.depositTransferId].map((id) => ({ id })),
+    ListTransfers: accounts.map((id) => ({ account_id: id, page_size: 10 })),
+    CreateTransfer: [
+      {
+        from_account_id: w.victimAccountId,
+        to_account_id: w.attackerAccountId,
+        amount: 100,
+        currency: "USD",
+      },
+    ],
+    Deposit: [cash(w.victimAccountId), cash(w.attackerAccountId)],
+    Withdraw: [cash(w.victimAccountId), cash(w.attackerAccountId)],
+  };
+}
+
+/** The RPCs of the service descriptor that take an object reference. */
+const referencingRpcs = () =>
+  SimpleBank.methods
+    .filter((method) => method.input.fields.some((field) => RPC_REFERENCE.test(field.name)))
+    .map((method) => method.name)
+    .filter((name) => !PUBLIC_RPCS.has(name));
 
 describe("API1: Connect (the gRPC service on the HTTP port)", () => {
   test("every RPC that takes an object id, with another party's: permission_denied, nothing changed", async () => {
-    const referencing = SimpleBank.methods
-      .filter((method) => method.input.fields.some((field) => RPC_REFERENCE.test(field.name)))
-      .map((method) => method.name)
-      .filter((name) => !PUBLIC_RPCS.has(name));
-    expect(referencing.sort()).toEqual(Object.keys(RPC_CASES).sort());
+    const cases = rpcCases({
+      victimUsername: world.victim.username,
+      victimAccountId: world.victimAccount.id,
+      attackerAccountId: world.attackerAccount.id,
+      victimTransferId: world.victimTransferId,
+      depositTransferId: world.depositTransferId,
+      treasuryIds: world.treasuryIds,
+    });
+    const referencing = referencingRpcs();
+    expect(referencing.sort()).toEqual(Object.keys(cases).sort());
     const before = await balances();
     for (const name of referencing) {
-      const requests = RPC_CASES[name]?.() ?? [];
+      const requests = cases[name] ?? [];
       expect(requests.length).toBeGreaterThan(0);
       for (const request of requests) {
         const reply = await connectCall(name, request, world.attacker.accessToken);
@@ -348,4 +372,68 @@ describe("API1: Connect (the gRPC service on the HTTP port)", () => {
     expect(fromTreasury.body.code).toBe("failed_precondition");
     expect(await balances()).toEqual(before);
   });
+});
+
+describe("API1: native gRPC (a spawned server, @grpc/grpc-js)", () => {
+  let bank: Bank;
+  let client: BankClient;
+
+  beforeAll(async () => {
+    bank = await startBank();
+    client = new BankClient(bank.grpcTarget);
+  }, 60_000);
+
+  afterAll(async () => {
+    client?.close();
+    await bank?.stop();
+  });
+
+  test("every RPC that takes an object id, with another party's: PERMISSION_DENIED, nothing changed", async () => {
+    const attacker = await grpcCustomer(client, bank.sql);
+    const victim = await grpcCustomer(client, bank.sql);
+    const third = await grpcCustomer(client, bank.sql);
+    const banker = await grpcCustomer(client, bank.sql, "banker");
+    const attackerAccountId = await grpcAccount(client, attacker);
+    const victimAccountId = await grpcAccount(client, victim);
+    const thirdAccountId = await grpcAccount(client, third);
+    const deposit = await client.call(
+      "Deposit",
+      { account_id: victimAccountId, amount: 10_000, currency: "USD" },
+      banker,
+    );
+    const sent = await client.call(
+      "CreateTransfer",
+      {
+        from_account_id: victimAccountId,
+        to_account_id: thirdAccountId,
+        amount: 100,
+        currency: "USD",
+      },
+      victim,
+    );
+    const treasuryIds = (
+      await bank.sql<{ id: string }[]>`select id from accounts where kind = 'treasury' order by id`
+    ).map((row) => row.id);
+    expect(treasuryIds).toHaveLength(3);
+    const balancesNow = async () =>
+      bank.sql<{ id: string; balance: string }[]>`select id, balance from accounts order by id`;
+    const before = await balancesNow();
+    const cases = rpcCases({
+      victimUsername: victim.username,
+      victimAccountId,
+      attackerAccountId,
+      victimTransferId: String(sent.transfer.id),
+      depositTransferId: String(deposit.transfer.id),
+      treasuryIds,
+    });
+    const referencing = referencingRpcs();
+    expect(referencing.sort()).toEqual(Object.keys(cases).sort());
+    for (const name of referencing) {
+      for (const request of cases[name] ?? []) {
+        const failure = await client.fail(Status.PERMISSION_DENIED, name, request, attacker);
+        expect(failure.message).not.toContain(victim.email);
+      }
+    }
+    expect(await balancesNow()).toEqual(before);
+  }, 60_000);
 });

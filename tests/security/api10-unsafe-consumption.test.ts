@@ -87,6 +87,15 @@ describe("API10: the mail provider's answers", () => {
     expect(outcome.delivered).toBe(true);
   });
 
+  test("200 with JSON that is no resend answer (no id, an array, null): retried, not taken as sent", async () => {
+    for (const body of ["{}", '{"id": 42}', "[]", "null", '"ok"']) {
+      world.capture.respondRaw(200, body, { headers: { "Content-Type": "application/json" } });
+      const outcome = await runJob();
+      expect([outcome.state, outcome.delivered]).toEqual(["completed", true]);
+      expect(outcome.attempts).toEqual([200, 200]);
+    }
+  }, 40_000);
+
   test("500 with an HTML body: retried, then sent", async () => {
     world.capture.respondRaw(500, "<html><body>502 Bad Gateway</body></html>", {
       headers: { "Content-Type": "text/html" },

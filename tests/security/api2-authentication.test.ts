@@ -225,6 +225,31 @@ for (const kind of ["paseto", "jwt"] as const) {
   });
 }
 
+describe("API2: the refresh-token reuse interval does not reopen theft", () => {
+  test("the previous refresh token presented after the interval: 401, and the session is blocked", async () => {
+    // A one-second interval (REFRESH_TOKEN_REUSE_INTERVAL; a server without the setting
+    // rotates strictly, which must give the same answers).
+    const bank = await bankApp({ REFRESH_TOKEN_REUSE_INTERVAL: "1s" });
+    const user = await bank.signUp();
+    const renew = (refreshToken: string) =>
+      bank.request<{ access_token: string; refresh_token: string }>(
+        "POST",
+        "/tokens/renew_access",
+        { body: { refresh_token: refreshToken } },
+      );
+    const rotated = await renew(user.refreshToken);
+    expect(rotated.status).toBe(200);
+    await Bun.sleep(1_500);
+    expectProblem(await renew(user.refreshToken), 401, "unauthenticated");
+    expect((await renew(rotated.body.refresh_token)).status).toBe(401);
+    expectProblem(
+      await bank.request("GET", "/users/me", { token: rotated.body.access_token }),
+      401,
+      "unauthenticated",
+    );
+  });
+});
+
 // ---- brute force ---------------------------------------------------------------------------
 
 const LIMITS = {

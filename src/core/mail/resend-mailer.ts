@@ -62,7 +62,13 @@ export function createResendMailer(options: ResendMailerOptions): Mailer {
           status,
         );
       }
-      return { id: data.id };
+      // A 2xx that is not resend's `{ "id": "..." }` confirms nothing: retry (the idempotency
+      // key makes that safe) rather than count an email as sent that may never have been.
+      const id: unknown = (data as { id?: unknown } | null)?.id;
+      if (typeof id !== "string" || id === "") {
+        throw new MailerError("resend answered 2xx without an email id", false, null);
+      }
+      return { id };
     },
   };
 }
