@@ -157,9 +157,11 @@ CREATE TABLE public.transfers (
     to_account_id bigint NOT NULL,
     amount bigint NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    memo character varying(140),
     CONSTRAINT transfers_pkey PRIMARY KEY (id),
     CONSTRAINT transfers_amount_positive CHECK (((amount > 0) AND (amount <= '1000000000000'::bigint))),
-    CONSTRAINT transfers_distinct_accounts CHECK ((from_account_id <> to_account_id))
+    CONSTRAINT transfers_distinct_accounts CHECK ((from_account_id <> to_account_id)),
+    CONSTRAINT transfers_memo_not_empty CHECK ((char_length((memo)::text) >= 1))
 );
 
 --

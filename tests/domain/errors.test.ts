@@ -16,6 +16,7 @@ import {
   ForbiddenError,
   NotFoundError,
   RateLimitedError,
+  RecipientNotFoundError,
   UnauthenticatedError,
   UnavailableError,
   ValidationError,
@@ -49,7 +50,9 @@ function subclassError(code: ErrorCode): DomainError | undefined {
     case "forbidden":
       return new ForbiddenError("not yours");
     case "not_found":
-      return new NotFoundError("account");
+      return code === "recipient_not_found"
+        ? new RecipientNotFoundError("bob", "EUR")
+        : new NotFoundError("account");
     case "conflict":
       return new ConflictError(code as CodeOfKind<"conflict">, "taken");
     case "business_rule":

@@ -122,21 +122,77 @@ describe.each(TARGETS)("on the HTTP port of %s", (_target, baseUrl) => {
       // Bob's balance is not Alice's to see: unset, not 0.
       expect(first.toAccount?.owner).toBe(bob.username);
       expect(first.toAccount?.balance).toBeUndefined();
+      expect(first.transfer?.memo).toBeUndefined();
+
+      // Pay a person by username, with a memo: the same service as POST /transfers.
+      const paid = await client.createTransfer(
+        {
+          fromAccountId: a.id,
+          toUsername: bob.username,
+          amount: 100n,
+          currency: "USD",
+          memo: "Lunch",
+        },
+        bearer(aliceIn.accessToken),
+      );
+      expect(paid.toAccount?.id).toBe(b.id);
+      expect(paid.toAccount?.balance).toBeUndefined();
+      expect(paid.transfer?.memo).toBe("Lunch");
+      const nobody = await failure(
+        client.createTransfer(
+          { fromAccountId: a.id, toUsername: bob.username, amount: 1n, currency: "EUR" },
+          bearer(aliceIn.accessToken),
+        ),
+      );
+      // The from account's currency is checked first (contract's order).
+      expect(nobody.findDetails(ErrorInfoSchema)[0]?.reason).toBe("currency_mismatch");
+      const { account: aEur } = await client.createAccount(
+        { currency: "EUR" },
+        bearer(aliceIn.accessToken),
+      );
+      const noEur = await failure(
+        client.createTransfer(
+          { fromAccountId: aEur?.id ?? 0n, toUsername: bob.username, amount: 1n, currency: "EUR" },
+          bearer(aliceIn.accessToken),
+        ),
+      );
+      expect(noEur.code).toBe(Code.NotFound);
+      expect(noEur.findDetails(ErrorInfoSchema)[0]?.reason).toBe("recipient_not_found");
+      const both = await failure(
+        client.createTransfer(
+          { ...request, toUsername: bob.username, memo: "\u0007" },
+          bearer(aliceIn.accessToken),
+        ),
+      );
+      expect(both.code).toBe(Code.InvalidArgument);
+      expect(
+        both
+          .findDetails(BadRequestSchema)[0]
+          ?.fieldViolations.map((v) => v.field)
+          .sort(),
+      ).toEqual(["memo", "to_username"]);
 
       const read = bearer(aliceIn.accessToken);
-      expect((await client.getAccount({ id: a.id }, read)).account?.balance).toBe(48_500n);
-      expect((await client.listAccounts({}, read)).accounts.map((x) => x.id)).toEqual([a.id]);
+      expect((await client.getAccount({ id: a.id }, read)).account?.balance).toBe(48_400n);
+      expect((await client.listAccounts({}, read)).accounts.map((x) => x.id)).toEqual([
+        a.id,
+        aEur?.id ?? -1n,
+      ]);
       const entries = await client.listEntries({ accountId: a.id, pageSize: 100 }, read);
-      expect(entries.entries.map((e) => e.amount)).toEqual([50_000n, -1_500n]);
+      expect(entries.entries.map((e) => e.amount)).toEqual([50_000n, -1_500n, -100n]);
       const { transfer } = await client.getTransfer({ id: first.transfer?.id ?? 0n }, read);
       expect(transfer?.amount).toBe(1_500n);
       const listed = await client.listTransfers({ accountId: b.id }, bearer(bobIn.accessToken));
-      expect(listed.transfers.map((t) => t.id)).toEqual([first.transfer?.id ?? -1n]);
+      expect(listed.transfers.map((t) => t.id)).toEqual([
+        first.transfer?.id ?? -1n,
+        paid.transfer?.id ?? -1n,
+      ]);
+      expect(listed.transfers.map((t) => t.memo)).toEqual([undefined, "Lunch"]);
       const withdrawal = await client.withdraw(
         { accountId: b.id, amount: 500n, currency: "USD" },
         bearer(bankerIn.accessToken),
       );
-      expect(withdrawal.fromAccount?.balance).toBe(1_000n);
+      expect(withdrawal.fromAccount?.balance).toBe(1_100n);
 
       // Errors: the gRPC code, ErrorInfo with the stable code, BadRequest with every field.
       const invalid = await failure(

@@ -399,7 +399,7 @@ describe("POST /transfers: bad input is 400 (never 5xx)", () => {
   });
 
   test("an unknown field is named", async () => {
-    expectInvalid(await send({ ...valid, memo: "rent" }), "memo");
+    expectInvalid(await send({ ...valid, note: "rent" }), "note");
     expectInvalid(await send({ ...valid, fromAccountId: 1 }), "fromAccountId");
   });
 
@@ -654,6 +654,7 @@ describe("GET /transfers/{id}", () => {
         "created_at",
         "from_account_id",
         "id",
+        "memo",
         "to_account_id",
       ]);
       expect(res.body.created_at).toMatch(TIMESTAMP);

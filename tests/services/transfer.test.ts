@@ -186,6 +186,33 @@ describe("transfer rules, in the contract's check order", () => {
     }
   });
 
+  test("the recipient: exactly one of to_account_id and to_username; a memo by its rule", async () => {
+    const violations = async (input: Record<string, unknown>) => {
+      try {
+        await transfer(
+          { ...deps, actor: alice },
+          { fromAccountId: aliceUsd.id, amount: 1, currency: "USD", ...input },
+        );
+      } catch (error) {
+        return (error as { violations?: { field: string; message: string }[] }).violations;
+      }
+      throw new Error("expected a validation error");
+    };
+    expect(await violations({})).toEqual([
+      { field: "to_account_id", message: "is required (or give to_username)" },
+    ]);
+    expect(await violations({ toAccountId: bobUsd.id, toUsername: "bob" })).toEqual([
+      { field: "to_username", message: "cannot be given with to_account_id" },
+    ]);
+    expect(await violations({ toUsername: "Not A Name", memo: "" })).toEqual([
+      {
+        field: "to_username",
+        message: "must be 3 to 100 characters: lowercase letters, digits or underscores",
+      },
+      { field: "memo", message: "must be 1 to 140 characters of printable text" },
+    ]);
+  });
+
   test("from account missing → not_found (before anything about the recipient)", async () => {
     expect(await errorCode(move(alice, 9_000_000_000, 9_000_000_001, 10))).toBe("not_found");
   });

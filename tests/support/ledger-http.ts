@@ -85,6 +85,7 @@ export interface TransferJson {
   from_account_id: number;
   to_account_id: number;
   amount: number;
+  memo: string | null;
   created_at: string;
 }
 
@@ -118,6 +119,7 @@ export function expectTransferResult(
     "created_at",
     "from_account_id",
     "id",
+    "memo",
     "to_account_id",
   ]);
   expect(result.transfer).toMatchObject({

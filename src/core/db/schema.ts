@@ -15,6 +15,7 @@ import {
   varchar,
 } from "drizzle-orm/pg-core";
 import { MAX_AMOUNT, MAX_BALANCE } from "../domain/money.ts";
+import { MAX_MEMO_LENGTH } from "../domain/transfers.ts";
 import { timestamptz } from "./timestamp.ts";
 
 /**
@@ -132,6 +133,8 @@ export const transfers = pgTable(
       .notNull()
       .references(() => accounts.id),
     amount: bigint("amount", { mode: "number" }).notNull(),
+    /** The payer's description (plain text, 1..140 characters); null when none was given. */
+    memo: varchar("memo", { length: MAX_MEMO_LENGTH }),
     createdAt: createdAt(),
   },
   (t) => [
@@ -142,6 +145,7 @@ export const transfers = pgTable(
       sql`${t.amount} > 0 AND ${t.amount} <= ${sql.raw(String(MAX_AMOUNT))}`,
     ),
     check("transfers_distinct_accounts", sql`${t.fromAccountId} <> ${t.toAccountId}`),
+    check("transfers_memo_not_empty", sql`char_length(${t.memo}) >= 1`),
   ],
 );
 

@@ -74,6 +74,11 @@ export const ERROR_TABLE = {
     title: "Not found",
     meaning: "No such resource, or no such route.",
   },
+  recipient_not_found: {
+    kind: "not_found",
+    title: "Recipient not found",
+    meaning: "`to_username` has no account in this currency (never says whether the user exists).",
+  },
   username_taken: {
     kind: "conflict",
     title: "Username taken",

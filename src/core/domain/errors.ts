@@ -53,6 +53,13 @@ export class NotFoundError extends DomainError<"not_found"> {
   }
 }
 
+/** Pay-by-username: the user has no account in that currency (or does not exist; never says which). */
+export class RecipientNotFoundError extends DomainError<"not_found"> {
+  constructor(username: string, currency: string) {
+    super("recipient_not_found", `${username} has no ${currency} account`);
+  }
+}
+
 export class ForbiddenError extends DomainError<"forbidden"> {
   constructor(message: string) {
     super("forbidden", message);

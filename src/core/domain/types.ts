@@ -36,6 +36,8 @@ export interface Transfer {
   fromAccountId: number;
   toAccountId: number;
   amount: number;
+  /** The payer's description; null when none was given. */
+  memo: string | null;
   createdAt: Date;
 }
 

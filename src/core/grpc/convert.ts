@@ -111,6 +111,7 @@ export function transferMessage(transfer: Transfer): MessageInitShape<typeof Tra
     fromAccountId: int64(transfer.fromAccountId),
     toAccountId: int64(transfer.toAccountId),
     amount: int64(transfer.amount),
+    ...(transfer.memo === null ? {} : { memo: transfer.memo }),
     createdAt: timestamp(transfer.createdAt),
   };
 }

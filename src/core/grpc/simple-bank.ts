@@ -168,15 +168,19 @@ export const simpleBank: ServiceImpl<typeof SimpleBank> = {
       to_account_id: req.toAccountId,
       amount: req.amount,
     });
+    // proto3's unset: 0 and "" (contract: exactly one of to_account_id and to_username).
+    const byName = req.toUsername !== "";
     const key = idempotencyKey(req.idempotencyKey, context);
     const { result, replayed } = await withFieldNames(
       { "Idempotency-Key": "idempotency_key" },
       () =>
         transfers.transfer(sessionContext(context), {
           fromAccountId: ids.from_account_id,
-          toAccountId: ids.to_account_id,
+          toAccountId: byName && ids.to_account_id === 0 ? undefined : ids.to_account_id,
+          toUsername: byName ? req.toUsername : undefined,
           amount: ids.amount,
           currency: req.currency as Currency,
+          memo: req.memo === "" ? undefined : req.memo,
           idempotencyKey: key,
         }),
     );

@@ -71,6 +71,7 @@ export function transferJson(transfer: Transfer) {
     from_account_id: transfer.fromAccountId,
     to_account_id: transfer.toAccountId,
     amount: transfer.amount,
+    memo: transfer.memo,
     created_at: timestamp(transfer.createdAt),
   };
 }

@@ -64,6 +64,7 @@ export async function postTransfer(
   from: Account,
   to: Account,
   amount: number,
+  memo: string | null = null,
 ): Promise<Posting> {
   if (to.balance + amount > MAX_BALANCE || from.balance - amount < -MAX_BALANCE) {
     throw new BusinessRuleError(
@@ -73,7 +74,7 @@ export async function postTransfer(
   }
   const [transfer] = await tx
     .insert(transfers)
-    .values({ fromAccountId: from.id, toAccountId: to.id, amount })
+    .values({ fromAccountId: from.id, toAccountId: to.id, amount, memo })
     .returning();
   if (!transfer) throw new Error("insert into transfers returned no row");
   const written = await tx

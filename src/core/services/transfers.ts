@@ -1,9 +1,16 @@
-import { asc, eq, inArray, or } from "drizzle-orm";
+import { and, asc, eq, inArray, or } from "drizzle-orm";
+import type { z } from "zod";
 import type { Transaction } from "../db/client.ts";
 import { accounts, transfers, users } from "../db/schema.ts";
-import { BusinessRuleError, ForbiddenError, NotFoundError } from "../domain/errors.ts";
+import {
+  BusinessRuleError,
+  ForbiddenError,
+  NotFoundError,
+  RecipientNotFoundError,
+} from "../domain/errors.ts";
 import { idRule } from "../domain/ids.ts";
 import { amountRule, type Currency, currencyRule } from "../domain/money.ts";
+import { memoRule, recipientRequiredRule, recipientTwiceRule } from "../domain/transfers.ts";
 import type {
   Account,
   AccountView,
@@ -12,6 +19,7 @@ import type {
   Transfer,
   TransferResult,
 } from "../domain/types.ts";
+import { usernameRule } from "../domain/users.ts";
 import { getAccount } from "./accounts.ts";
 import { type ActorContext, inTransaction } from "./context.ts";
 import { withIdempotencyKey } from "./idempotency.ts";
@@ -22,9 +30,13 @@ import { assertValid } from "./validation.ts";
 
 export interface TransferInput {
   fromAccountId: number;
-  toAccountId: number;
+  /** Exactly one of `toAccountId` and `toUsername` (that user's account in `currency`). */
+  toAccountId?: number;
+  toUsername?: string;
   amount: number;
   currency: Currency;
+  /** Optional plain-text description, stored on the transfer and shown in statements. */
+  memo?: string;
   /** Optional Idempotency-Key: retries with the same key and body replay the first result. */
   idempotencyKey?: string;
 }
@@ -33,8 +45,14 @@ export interface TransferInput {
  * Moves `amount` between two customer accounts in one transaction. Rules, in the contract's
  * order, all checked under the row locks: from missing 404 → from currency ≠ request 422
  * `currency_mismatch` → from is a treasury 422 `invalid_account` → from not the caller's 403 →
- * to missing 404 → to currency ≠ request 422 → to is a treasury 422 `invalid_account` →
- * from = to 422 `same_account` → balance too low 422 `insufficient_funds`.
+ * to missing 404 (by username: 404 `recipient_not_found`) → to currency ≠ request 422 → to is a
+ * treasury 422 `invalid_account` → from = to 422 `same_account` → balance too low 422
+ * `insufficient_funds`.
+ *
+ * A recipient named by `toUsername` is that user's customer account in `currency`. An account's
+ * owner and currency never change, so the id found before locking is the one locked, in the
+ * same ascending order as a transfer by id; nothing about the recipient is disclosed but what
+ * a transfer by id shows (no balance, no other accounts).
  */
 export async function transfer(
   ctx: ActorContext,
@@ -43,27 +61,35 @@ export async function transfer(
   const { actor } = ctx;
   assertValid([
     ["from_account_id", idRule, input.fromAccountId],
-    ["to_account_id", idRule, input.toAccountId],
+    ...recipientRules(input),
     ["amount", amountRule, input.amount],
     ["currency", currencyRule, input.currency],
+    ...(input.memo === undefined ? [] : [["memo", memoRule, input.memo] as Rule]),
   ]);
 
   const execute = async (tx: Transaction) => {
-    const locked = await lockAccounts(tx, [input.fromAccountId, input.toAccountId]);
+    const toId = input.toAccountId ?? (await recipientAccountId(tx, input));
+    const locked = await lockAccounts(
+      tx,
+      toId === undefined ? [input.fromAccountId] : [input.fromAccountId, toId],
+    );
     const from = locked.get(input.fromAccountId);
     if (!from) throw new NotFoundError("from account");
     assertCurrency(from, input.currency, "from");
     assertCustomerAccount(from, "from");
     assertCanMoveMoneyFrom(actor, from);
-    const to = locked.get(input.toAccountId);
-    if (!to) throw new NotFoundError("to account");
+    const to = toId === undefined ? undefined : locked.get(toId);
+    if (!to) {
+      if (input.toUsername === undefined) throw new NotFoundError("to account");
+      throw new RecipientNotFoundError(input.toUsername, input.currency);
+    }
     assertCurrency(to, input.currency, "to");
     assertCustomerAccount(to, "to");
     if (from.id === to.id) {
       throw new BusinessRuleError("same_account", "cannot transfer to the same account");
     }
     assertFunds(from, input.amount);
-    return present(actor, await postTransfer(tx, from, to, input.amount));
+    return present(actor, await postTransfer(tx, from, to, input.amount, input.memo ?? null));
   };
 
   return inTransaction(ctx, async (tx) => {
@@ -76,11 +102,14 @@ export async function transfer(
         owner: actor.username,
         key: input.idempotencyKey,
         operation: "transfer",
+        // Absent fields are left out, so a request without them hashes as it always did.
         request: {
           from_account_id: input.fromAccountId,
           to_account_id: input.toAccountId,
+          to_username: input.toUsername,
           amount: input.amount,
           currency: input.currency,
+          memo: input.memo,
         },
         encode: (result: TransferResult) => result,
         decode: reviveTransferResult,
@@ -89,6 +118,38 @@ export async function transfer(
     );
     return { result: value, replayed };
   });
+}
+
+type Rule = [field: string, rule: z.ZodType, value: unknown];
+
+/** Exactly one of `to_account_id` and `to_username`, each against its own rule. */
+function recipientRules(input: TransferInput): Rule[] {
+  if (input.toUsername === undefined) {
+    return input.toAccountId === undefined
+      ? [["to_account_id", recipientRequiredRule, undefined]]
+      : [["to_account_id", idRule, input.toAccountId]];
+  }
+  return input.toAccountId === undefined
+    ? [["to_username", usernameRule, input.toUsername]]
+    : [["to_username", recipientTwiceRule, input.toUsername]];
+}
+
+/** The recipient's customer account in the transfer's currency, if the user has one. */
+async function recipientAccountId(
+  tx: Transaction,
+  input: TransferInput,
+): Promise<number | undefined> {
+  const [row] = await tx
+    .select({ id: accounts.id })
+    .from(accounts)
+    .where(
+      and(
+        eq(accounts.owner, input.toUsername ?? ""),
+        eq(accounts.currency, input.currency),
+        eq(accounts.kind, "customer"),
+      ),
+    );
+  return row?.id;
 }
 
 export interface CashInput {

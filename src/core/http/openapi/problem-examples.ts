@@ -14,6 +14,7 @@ const DETAILS: Partial<Record<ErrorCode, string>> = {
   invalid_credentials: "invalid username or password",
   forbidden: "this account belongs to another user",
   not_found: "account not found",
+  recipient_not_found: "bob has no EUR account",
   username_taken: "this username is already taken",
   email_taken: "this email address is already registered",
   account_exists: "you already have a USD account",

@@ -5,6 +5,12 @@ import { idRule, MAX_ID } from "../../domain/ids.ts";
 import { expected } from "../../domain/messages.ts";
 import { amountRule, currencyRule, MAX_AMOUNT } from "../../domain/money.ts";
 import { DEFAULT_PAGE, MAX_PAGE_ID, MAX_PAGE_SIZE } from "../../domain/paging.ts";
+import {
+  MAX_MEMO_LENGTH,
+  memoRule,
+  RECIPIENT_REQUIRED,
+  RECIPIENT_TWICE,
+} from "../../domain/transfers.ts";
 import { ROLES } from "../../domain/types.ts";
 import {
   emailRule,
@@ -230,14 +236,44 @@ export const CashBody = z
   .strictObject({ amount: Amount, currency: Currency })
   .openapi("CashRequest", { description: "Must match the account's currency" });
 
+const Memo = documentable(memoRule).openapi({
+  minLength: 1,
+  maxLength: MAX_MEMO_LENGTH,
+  description: `Plain text, 1 to ${MAX_MEMO_LENGTH} characters (no control characters); stored on the transfer and shown in both statements`,
+  example: "Dinner on Friday",
+});
+
 export const TransferBody = z
   .strictObject({
     from_account_id: BodyId("Your account, debited"),
-    to_account_id: BodyId("The account credited", 43),
+    to_account_id: BodyId("The account credited (or give `to_username`)", 43).optional(),
+    to_username: Username.optional().openapi({
+      description:
+        "Pay a person: their account in `currency` is credited (404 `recipient_not_found` when they have none). Exactly one of `to_account_id` and `to_username`.",
+      example: "bob",
+    }),
     amount: Amount,
     currency: Currency,
+    memo: Memo.optional(),
   })
-  .openapi("TransferRequest");
+  // Exactly one recipient, reported with every other invalid field (even when some are).
+  .superRefine(
+    (body, ctx) => {
+      const byId = body.to_account_id !== undefined;
+      const byName = body.to_username !== undefined;
+      if (!byId && !byName) {
+        ctx.addIssue({ code: "custom", path: ["to_account_id"], message: RECIPIENT_REQUIRED });
+      } else if (byId && byName) {
+        ctx.addIssue({ code: "custom", path: ["to_username"], message: RECIPIENT_TWICE });
+      }
+    },
+    {
+      when: ({ value }) => typeof value === "object" && value !== null && !Array.isArray(value),
+    },
+  )
+  .openapi("TransferRequest", {
+    description: "Exactly one of `to_account_id` and `to_username` (else 400).",
+  });
 
 // ---- responses ---------------------------------------------------------------------------
 
@@ -323,6 +359,10 @@ export const TransferSchema = z
     from_account_id: Id("Debited account"),
     to_account_id: Id("Credited account"),
     amount: z.number().int().openapi({ example: 1000 }),
+    memo: z
+      .string()
+      .nullable()
+      .openapi({ description: "The payer's description; null when none", example: null }),
     created_at: Timestamp,
   })
   .openapi("Transfer");

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pb/account.proto.
  */
 export const file_pb_account: GenFile = /*@__PURE__*/
-  fileDesc("ChBwYi9hY2NvdW50LnByb3RvEgJwYiKIAQoHQWNjb3VudBIKCgJpZBgBIAEoAxINCgVvd25lchgCIAEoCRIUCgdiYWxhbmNlGAMgASgDSACIAQESEAoIY3VycmVuY3kYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCgoIX2JhbGFuY2UifAoFRW50cnkSCgoCaWQYASABKAMSEgoKYWNjb3VudF9pZBgCIAEoAxIOCgZhbW91bnQYAyABKAMSEwoLdHJhbnNmZXJfaWQYBCABKAMSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAihgEKCFRyYW5zZmVyEgoKAmlkGAEgASgDEhcKD2Zyb21fYWNjb3VudF9pZBgCIAEoAxIVCg10b19hY2NvdW50X2lkGAMgASgDEg4KBmFtb3VudBgEIAEoAxIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChBwYi9hY2NvdW50LnByb3RvEgJwYiKIAQoHQWNjb3VudBIKCgJpZBgBIAEoAxINCgVvd25lchgCIAEoCRIUCgdiYWxhbmNlGAMgASgDSACIAQESEAoIY3VycmVuY3kYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCgoIX2JhbGFuY2UifAoFRW50cnkSCgoCaWQYASABKAMSEgoKYWNjb3VudF9pZBgCIAEoAxIOCgZhbW91bnQYAyABKAMSEwoLdHJhbnNmZXJfaWQYBCABKAMSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiogEKCFRyYW5zZmVyEgoKAmlkGAEgASgDEhcKD2Zyb21fYWNjb3VudF9pZBgCIAEoAxIVCg10b19hY2NvdW50X2lkGAMgASgDEg4KBmFtb3VudBgEIAEoAxIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgRtZW1vGAYgASgJSACIAQFCBwoFX21lbW9iBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Money is int64 minor units (cents), never a float.
@@ -124,6 +124,13 @@ export type Transfer = Message<"pb.Transfer"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 5;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * The payer's description; absent when none was given.
+   *
+   * @generated from field: optional string memo = 6;
+   */
+  memo?: string | undefined;
 };
 
 /**

@@ -10,8 +10,10 @@ export const createTransfer: AppRouteHandler<typeof routes.createTransfer, AuthE
   const { result, replayed } = await transfers.transfer(c.var.ctx, {
     fromAccountId: body.from_account_id,
     toAccountId: body.to_account_id,
+    toUsername: body.to_username,
     amount: body.amount,
     currency: body.currency,
+    memo: body.memo,
     idempotencyKey: headers["Idempotency-Key"],
   });
   if (replayed) c.header("Idempotent-Replayed", "true");
