@@ -234,3 +234,93 @@ describe("API8: a production configuration", () => {
     expect(JSON.stringify(unauthenticated.body)).not.toMatch(INTERNALS);
   });
 });
+
+// ---- CORS and caching (contract, Conventions and "Users and sessions") -----------------------
+
+const ALLOWED_ORIGIN = "http://localhost:3000";
+const REFUSED_ORIGINS = [
+  "https://evil.example",
+  "null",
+  `${ALLOWED_ORIGIN}.evil.example`,
+  `https://evil.example/${ALLOWED_ORIGIN}`,
+  "HTTP://LOCALHOST:3000",
+  "http://localhost:3001",
+];
+
+/** Every Access-Control-* header of a reply. */
+const corsHeaders = (reply: Reply) =>
+  [...reply.headers.keys()].filter((name) => name.toLowerCase().startsWith("access-control-"));
+
+describe("API8: CORS", () => {
+  test("an allowed origin gets its CORS headers (the control)", async () => {
+    const reply = await call("GET", "/healthz", { headers: { Origin: ALLOWED_ORIGIN } });
+    expect(reply.headers.get("Access-Control-Allow-Origin")).toBe(ALLOWED_ORIGIN);
+  });
+
+  test("any other origin gets no CORS header at all: simple requests, errors, preflights, REST and Connect", async () => {
+    const user = await signUp();
+    for (const origin of REFUSED_ORIGINS) {
+      const replies: [string, Reply][] = [
+        ["GET /healthz", await call("GET", "/healthz", { headers: { Origin: origin } })],
+        [
+          "GET /users/me",
+          await call("GET", "/users/me", { token: user.accessToken, headers: { Origin: origin } }),
+        ],
+        ["401", await call("GET", "/users/me", { headers: { Origin: origin } })],
+        ["404", await call("GET", "/nowhere", { headers: { Origin: origin } })],
+        [
+          "preflight /accounts",
+          await call("OPTIONS", "/accounts", {
+            headers: {
+              Origin: origin,
+              "Access-Control-Request-Method": "POST",
+              "Access-Control-Request-Headers": "authorization,content-type",
+            },
+          }),
+        ],
+        [
+          "preflight Connect",
+          await call("OPTIONS", "/pb.SimpleBank/GetAccount", {
+            headers: {
+              Origin: origin,
+              "Access-Control-Request-Method": "POST",
+              "Access-Control-Request-Headers": "content-type,connect-protocol-version",
+            },
+          }),
+        ],
+        [
+          "Connect LoginUser",
+          await call("POST", "/pb.SimpleBank/LoginUser", {
+            body: { username: user.username, password: user.password },
+            headers: { Origin: origin, "Connect-Protocol-Version": "1" },
+          }),
+        ],
+      ];
+      for (const [where, reply] of replies) {
+        if (corsHeaders(reply).length > 0) {
+          throw new Error(`${where} from ${origin}: ${corsHeaders(reply).join(", ")}`);
+        }
+      }
+    }
+  });
+});
+
+describe("API8: token responses are never cached", () => {
+  test("login, renewal, the gateway's login and Connect's: Cache-Control no-store", async () => {
+    const user = await signUp();
+    const replies = [
+      await call("POST", "/users/login", {
+        body: { username: user.username, password: user.password },
+      }),
+      await call("POST", "/tokens/renew_access", { body: { refresh_token: user.refreshToken } }),
+      await call("POST", "/v1/login_user", {
+        body: { username: user.username, password: user.password },
+      }),
+      await connectCall("LoginUser", { username: user.username, password: user.password }),
+    ];
+    for (const reply of replies) {
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get("Cache-Control") ?? "").toContain("no-store");
+    }
+  });
+});
