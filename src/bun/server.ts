@@ -21,6 +21,9 @@ import { startGrpcServer } from "./grpc-server.ts";
 import { stopHttpServer } from "./shutdown.ts";
 import { isWatchReload, onShutdownSignal } from "./startup.ts";
 
+/** Seconds a connection may stay silent before the server closes it. */
+const IDLE_TIMEOUT_SECONDS = 10;
+
 /** Starts serving; on a start-up failure logs it and exits 1. */
 export async function runServer(config: Config): Promise<void> {
   const logger = loggerFor(config);
@@ -64,7 +67,14 @@ export async function runServer(config: Config): Promise<void> {
     const app = createApp(httpDeps);
     // gRPC listens first, so that once /readyz answers, GRPC_PORT does too.
     const grpc = await startGrpcServer(config, httpDeps, logger);
-    const server = Bun.serve({ port: config.port, hostname: "0.0.0.0", fetch: app.fetch });
+    const server = Bun.serve({
+      port: config.port,
+      hostname: "0.0.0.0",
+      // A connection silent this long is closed: slow clients (trickled headers or body) cannot
+      // hold sockets open (tests/security/api4-resource-consumption.test.ts). Bun's default, said.
+      idleTimeout: IDLE_TIMEOUT_SECONDS,
+      fetch: app.fetch,
+    });
     logger.info(`serving on http://localhost:${server.port} (API reference: /docs)`, {
       env: config.nodeEnv,
       database: database.source,
