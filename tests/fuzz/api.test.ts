@@ -60,10 +60,13 @@ describe("fuzz: every operation of /openapi.json", () => {
           failures.push(error instanceof Error ? error.message : String(error));
         }
       }
-      const total = [...results.values()].reduce((n, r) => n + r.runs, 0);
+      const runs = [...results.values()].reduce((n, r) => n + r.runs, 0);
+      const requests = [...results.values()]
+        .flatMap((r) => Object.values(r.statuses))
+        .reduce((n, count) => n + count, 0);
       process.stderr.write(
-        `[fuzz] seed ${options.seed}: ${total} requests over ${operations.length} operations` +
-          `, ${failures.length} failing\n`,
+        `[fuzz] seed ${options.seed}: ${runs} runs (${requests} requests) over ` +
+          `${operations.length} operations, ${failures.length} failing\n`,
       );
       if (failures.length > 0) throw new Error(`\n${failures.join("\n\n")}`);
     },
