@@ -10,6 +10,20 @@ import { ACTOR_NAMES, type ActorName, type Pools, UNKNOWN } from "./world.ts";
  * JSON, other content types, and every shape of Authorization header.
  */
 
+/** `{{refresh:alice}}` in a body: alice's current refresh token, filled in when sent. */
+const REFRESH = "{{refresh:";
+const REFRESH_PLACEHOLDER = /\{\{refresh:(\w+)\}\}/g;
+
+/** The body with each `{{refresh:<actor>}}` replaced by that actor's refresh token now. */
+export function withRefreshTokens(body: string, tokenOf: (actor: ActorName) => string): string {
+  return body.replace(REFRESH_PLACEHOLDER, (_, name: string) => tokenOf(name as ActorName));
+}
+
+/** The actor whose refresh token the body carries, if any. */
+export function refreshTokenOwner(body: string): ActorName | undefined {
+  return [...body.matchAll(REFRESH_PLACEHOLDER)][0]?.[1] as ActorName | undefined;
+}
+
 /** How the request authenticates: as an actor (with a scheme spelling), or not at all. */
 export type Auth =
   | { kind: "none" }
@@ -253,7 +267,12 @@ function validValue(schema: Schema, name: string, ctx: Ctx): fc.Arbitrary<unknow
     );
   }
   if (name === "refresh_token") {
-    return fc.oneof(fc.constantFrom(...pools.refreshTokens), fc.string({ maxLength: 60 }));
+    return fc.oneof(
+      { weight: 2, arbitrary: fc.constantFrom(...pools.refreshTokens) },
+      // An actor's refresh token as it is when the request is sent (see `send`).
+      { weight: 3, arbitrary: fc.constantFrom(...ACTOR_NAMES).map((n) => `${REFRESH}${n}}}`) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 60 }) },
+    );
   }
   if (s.enum) return fc.constantFrom(...s.enum);
   switch (s.type) {

@@ -1,6 +1,6 @@
 import { ERROR_CODES } from "../../../src/core/domain/errors.ts";
 import { targetApp } from "../app.ts";
-import type { Auth, FuzzRequest } from "./generators.ts";
+import { type Auth, type FuzzRequest, refreshTokenOwner, withRefreshTokens } from "./generators.ts";
 import type { Operation } from "./openapi.ts";
 import type { FuzzActor, World } from "./world.ts";
 
@@ -83,11 +83,11 @@ export async function send(
   }
   const target = targetOf(operation, request);
   const app = await targetApp();
-  const res = await app.request(target, {
-    method: request.method,
-    headers,
-    body: request.body,
-  });
+  const body =
+    request.body === undefined
+      ? undefined
+      : withRefreshTokens(request.body, (name) => world.actors[name]?.user.refreshToken ?? "");
+  const res = await app.request(target, { method: request.method, headers, body });
   const text = await res.text();
   let json: unknown;
   if (/json/.test(res.headers.get("Content-Type") ?? "") && text) {
@@ -131,6 +131,17 @@ export function track(world: World, operation: Operation, exchange: Exchange): v
   }
   if (status < 200 || status > 299 || !json || typeof json !== "object") return;
   const body = json as Record<string, unknown>;
+  // A renewal with an actor's refresh token rotated it: theirs is now the new pair.
+  const renewed = refreshTokenOwner(request.body ?? "");
+  if (renewed && operation.path === "/tokens/renew_access") {
+    const pair = body as { access_token?: string; refresh_token?: string };
+    const actor = world.actors[renewed];
+    if (pair.access_token && pair.refresh_token) {
+      actor.user.accessToken = pair.access_token;
+      actor.user.refreshToken = pair.refresh_token;
+      actor.stale = false;
+    }
+  }
   if (operation.label === "POST /accounts" && exchange.actor) {
     if (body.owner === exchange.actor.user.username) exchange.actor.accounts.add(Number(body.id));
   }
