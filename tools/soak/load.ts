@@ -20,6 +20,8 @@ interface Customer {
   busy: boolean;
   /** A renewal's answer was lost: the refresh token may be spent. */
   refreshInDoubt: boolean;
+  /** The last renewal was answered 503 (so the refresh token should still be the current one). */
+  renewRefused: boolean;
 }
 
 export interface SignupRecord {
@@ -148,6 +150,7 @@ async function onboard(state: LoadState, banker = false): Promise<Customer | und
     tokenAt: 0,
     busy: true,
     refreshInDoubt: false,
+    renewRefused: false,
   };
   if (!(await login(state, customer))) return undefined;
   let accountInDoubt = false;
@@ -191,10 +194,13 @@ async function ensureToken(state: LoadState, customer: Customer): Promise<boolea
 
 async function renew(state: LoadState, customer: Customer): Promise<boolean> {
   const target = pick(state.targets);
+  const afterRefusal = customer.renewRefused;
   const outcome = await state.recorder.call("renew", target, "POST", "/tokens/renew_access", {
     body: { refresh_token: customer.refreshToken },
-    expect: [200],
+    // A 401 after a 503 is reported below, more precisely.
+    expect: afterRefusal ? [200, 401] : [200],
   });
+  customer.renewRefused = outcome.kind === "reply" && outcome.status === 503;
   if (outcome.kind !== "reply") {
     // The answer is lost: the refresh token may have been rotated. Log in afresh.
     customer.refreshInDoubt = true;
@@ -203,6 +209,12 @@ async function renew(state: LoadState, customer: Customer): Promise<boolean> {
   if (outcome.status === 200) {
     tokensFrom(customer, outcome.body);
     return true;
+  }
+  if (outcome.status === 401 && afterRefusal) {
+    state.recorder.violation(
+      "a renewal answered 503 had rotated the refresh token",
+      `${customer.username}: the token it kept is now refused: ${JSON.stringify(outcome.body)}`,
+    );
   }
   return outcome.status === 503 ? true : login(state, customer);
 }

@@ -15,6 +15,7 @@ import {
   checkVerificationEmails,
   type RssSample,
   rssReport,
+  Verifier,
 } from "./checks.ts";
 import { type Cluster, rssKiB, startCluster } from "./cluster.ts";
 import { Recorder, type Target } from "./http.ts";
@@ -89,6 +90,9 @@ try {
     `load: ${clients} clients for ${args.duration}${args["no-chaos"] ? ", no faults" : ", with faults"}`,
   );
   const loadStarted = Date.now();
+  // Links are opened as they arrive: they live 15 minutes, a long run far longer.
+  const verifier = new Verifier(cluster.mail, recorder, state.targets);
+  const verifying = setInterval(() => void verifier.sweep(), 2_000);
   const running = Array.from({ length: clients }, () => runClient(state));
   if (!args["no-chaos"]) chaos = startChaos(cluster, { kinds: [...FAULT_KINDS], calmMs, log });
   const progress = setInterval(() => {
@@ -113,6 +117,7 @@ try {
   await Promise.all(running);
   clearInterval(progress);
   clearInterval(sampler);
+  clearInterval(verifying);
   const loadMs = Date.now() - loadStarted;
   const requestsUnderLoad = recorder.requests;
 
@@ -128,7 +133,7 @@ try {
   const figures = await checkLedger(sql, recorder, state.transfers, state.deposits);
   await checkSignups(sql, recorder, state.signups);
   log("books checked; waiting for every verification email");
-  const mail = await checkVerificationEmails(sql, cluster.mail, recorder, targetA, 120_000);
+  const mail = await checkVerificationEmails(sql, cluster.mail, recorder, verifier, 120_000);
   for (const problem of chaos?.problems ?? []) recorder.violation("fault injection", problem);
   const rss = rssReport(samples, recorder, 20);
 
