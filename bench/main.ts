@@ -16,7 +16,8 @@
  *   framework-free floor (bench/floor.ts: Bun.serve + postgres.js, the same query), raw bcrypt
  *   verifications per second (Bun.password) at the API's cost;
  * - the CPU of the load generator, the server and PostgreSQL over each phase (% of one core,
- *   from /proc/<pid>/stat; PostgreSQL = the backends connected to the bench database).
+ *   from /proc/<pid>/stat; PostgreSQL = the backends connected to the bench database), and the
+ *   server's resident memory (its start and peak per phase, from /proc/<pid>/statm).
  * A run is valid with zero errors (non-2xx, counted by the Lua script) and balanced books
  * (checked in SQL after the load). Writes bench/results/latest.md.
  * Options: --duration 30s, --warmup 5s, --only <path> (transfers, reads, logins, statements,
@@ -72,6 +73,7 @@ const selected = (name: PathName) => !args.only || args.only.includes(name);
 const CONCURRENCY = { transfers: 32, reads: 64, logins: 8, statements: 32 } as const;
 const PASSWORD = "bench password";
 const CLOCK_TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux.
+const PAGE_BYTES = 4096; // /proc/<pid>/statm counts pages.
 const WRK_THREADS = Math.max(1, Math.min(2, navigator.hardwareConcurrency));
 
 const ENV = {
@@ -94,6 +96,8 @@ interface Row {
   baseline?: string;
   baselinePerSecond?: number;
   cpu: string;
+  /** The server's resident memory at the phase's start → the most it reached. */
+  rss: string;
 }
 
 function freePort(): Promise<number> {
@@ -142,23 +146,40 @@ async function processTree(root: number): Promise<number[]> {
   return tree;
 }
 
+/** Resident memory of a process in bytes (0 when it is gone). */
+async function rssBytes(pid: number): Promise<number> {
+  const text = await Bun.file(`/proc/${pid}/statm`)
+    .text()
+    .catch(() => "");
+  return Number(text.split(" ")[1] ?? 0) * PAGE_BYTES;
+}
+
 /**
  * The CPU that sets of processes use from now to `stop()`, as % of one core: polled every
  * 200 ms, so processes that start (PostgreSQL backends of a new client) or end within the
- * phase are counted too (a process seen first after the start counts from 0 ticks).
+ * phase are counted too (a process seen first after the start counts from 0 ticks). The
+ * "server" source's resident memory (summed over its processes) is kept too: at the start,
+ * and the most it reached.
  */
 type PidSource = () => Promise<number[]>;
 async function cpuMeter(sources: Record<string, PidSource>) {
   const seen = new Map<string, Map<number, { first: number; last: number }>>();
+  const rss = { start: 0, max: 0 };
   const poll = async (initial: boolean) => {
     for (const [name, pids] of Object.entries(sources)) {
       const ticks = seen.get(name) ?? new Map<number, { first: number; last: number }>();
       seen.set(name, ticks);
+      let resident = 0;
       for (const pid of await pids()) {
         const now = await cpuTicks(pid);
         const known = ticks.get(pid);
         if (known) known.last = Math.max(known.last, now);
         else ticks.set(pid, { first: initial ? now : 0, last: now });
+        if (name === "server") resident += await rssBytes(pid);
+      }
+      if (name === "server") {
+        if (initial) rss.start = resident;
+        rss.max = Math.max(rss.max, resident);
       }
     }
   };
@@ -180,7 +201,11 @@ async function cpuMeter(sources: Record<string, PidSource>) {
       for (const { first, last } of ticks.values()) used += last - first;
       shares.push(`${name} ${share(used / CLOCK_TICKS)}`);
     }
-    return shares.join(", ");
+    const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+    return {
+      cpu: shares.join(", "),
+      rss: rss.max > 0 ? `${mib(rss.start)} → ${mib(rss.max)} MiB` : "",
+    };
   };
 }
 
@@ -276,7 +301,7 @@ try {
     await wrk(url, mode, concurrency, WARMUP, env);
     const meter = await cpuMeter({ server, postgres: backends });
     const { cpuSeconds, ...result } = await wrk(url, mode, concurrency, DURATION, env);
-    return { path: label, concurrency, ...result, cpu: await meter({ wrk: cpuSeconds }) };
+    return { path: label, concurrency, ...result, ...(await meter({ wrk: cpuSeconds })) };
   };
   const pgbench = async (label: string, script: string, wanted: number): Promise<Row> => {
     // The machine's PostgreSQL is shared: never take the connections other clients need.
@@ -293,7 +318,7 @@ try {
     await runPgbench(script, concurrency, WARMUP, lo, hi);
     const meter = await cpuMeter({ postgres: backends });
     const { cpuSeconds, ...result } = await runPgbench(script, concurrency, DURATION, lo, hi);
-    return { path: label, concurrency, ...result, cpu: await meter({ pgbench: cpuSeconds }) };
+    return { path: label, concurrency, ...result, ...(await meter({ pgbench: cpuSeconds })) };
   };
 
   if (selected("transfers")) {
@@ -479,6 +504,7 @@ async function seed(base: string, db: postgres.Sql): Promise<Seeded[]> {
       }
     }),
   );
+  console.log(`registered and logged in ${users.length} users`);
   // Accounts one at a time, so their ids are one contiguous range (pgbench draws from it).
   for (const user of users) {
     user.account = Number((await call("POST", "/accounts", { currency: "USD" }, user.token)).id);
@@ -692,7 +718,7 @@ async function bcryptRow(concurrency: number): Promise<Row> {
     concurrency,
     perSecond: count / ((performance.now() - started) / 1000),
     errors,
-    cpu: await meter(),
+    ...(await meter()),
   };
 }
 
@@ -719,13 +745,13 @@ function report(rows: Row[], machineLine: string, errors: number) {
   const lines = [
     "# The API's hot paths against the machine's own limits (bun run bench)",
     "",
-    `Measured ${machineLine}. Each phase ${DURATION} s after a ${WARMUP} s warm-up; ${ACCOUNTS} funded USD accounts, random pairs, amount 1; bcrypt cost ${BCRYPT_COST}; rate limits off; no Redis (revocations from the database); load by wrk (${WRK_THREADS} threads) and pgbench (-M prepared). CPU: % of one core over the measured phase. ${errors === 0 ? "Valid run: 0 errors, books balanced after every phase." : `INVALID RUN: ${errors} errors.`}`,
+    `Measured ${machineLine}. Each phase ${DURATION} s after a ${WARMUP} s warm-up; ${ACCOUNTS} funded USD accounts, random pairs, amount 1; bcrypt cost ${BCRYPT_COST}; rate limits off; no Redis (revocations from the database); load by wrk (${WRK_THREADS} threads) and pgbench (-M prepared). CPU: % of one core over the measured phase; server RSS: at the phase's start → its peak. ${errors === 0 ? "Valid run: 0 errors, books balanced after every phase." : `INVALID RUN: ${errors} errors.`}`,
     "",
-    "| path | concurrency | throughput/s | p50 | p99 | errors | baseline | ratio | CPU |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| path | concurrency | throughput/s | p50 | p99 | errors | baseline | ratio | CPU | server RSS |",
+    "|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${r.path} | ${r.concurrency} | ${n(r.perSecond)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${r.baseline ? `${r.baseline}: ${n(r.baselinePerSecond ?? 0)}/s` : ""} | ${r.baselinePerSecond ? (r.perSecond / r.baselinePerSecond).toFixed(2) : ""} | ${r.cpu} |`,
+        `| ${r.path} | ${r.concurrency} | ${n(r.perSecond)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${r.baseline ? `${r.baseline}: ${n(r.baselinePerSecond ?? 0)}/s` : ""} | ${r.baselinePerSecond ? (r.perSecond / r.baselinePerSecond).toFixed(2) : ""} | ${r.cpu} | ${r.rss} |`,
     ),
   ];
   return `${lines.join("\n")}\n`;
