@@ -3,6 +3,7 @@ import { type Api, loadApi } from "../support/fuzz/openapi.ts";
 import { type FuzzResult, fuzzOperation, fuzzOptions, wrongMethods } from "../support/fuzz/run.ts";
 import { fuzzWorld, type World } from "../support/fuzz/world.ts";
 import { sql } from "../support/ledger-http.ts";
+import { balanceAfterViolations } from "../support/resilience.ts";
 
 /**
  * Property-based fuzzing of every operation in the app's own /openapi.json (fast-check): valid
@@ -108,6 +109,8 @@ describe("fuzz: afterwards", () => {
       halves: [],
       overdrawn: [],
     });
+    // Every account's latest balance_after equals its balance (the statements' running sum).
+    expect(await balanceAfterViolations(db)).toEqual([]);
     // The fuzz moved money: the check above is not of an empty ledger.
     const [moved] = await db<{ n: number }[]>`select count(*)::int as n from transfers`;
     expect(moved?.n ?? 0).toBeGreaterThan(4);
