@@ -112,6 +112,7 @@ CREATE TABLE public.entries (
     amount bigint NOT NULL,
     transfer_id bigint NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    balance_after bigint NOT NULL,
     CONSTRAINT entries_pkey PRIMARY KEY (id),
     CONSTRAINT entries_amount_nonzero CHECK ((amount <> 0))
 );

@@ -15,6 +15,7 @@ import m0001 from "../../drizzle/0001_seed_bank_treasury.sql" with { type: "text
 import m0002 from "../../drizzle/0002_verify_email_job.sql" with { type: "text" };
 import m0003 from "../../drizzle/0003_session_reuse_interval.sql" with { type: "text" };
 import m0004 from "../../drizzle/0004_transfer_memo.sql" with { type: "text" };
+import m0005 from "../../drizzle/0005_entry_balance_after.sql" with { type: "text" };
 import journal from "../../drizzle/meta/_journal.json";
 
 /** Every embedded migration's SQL text, by its journal tag. */
@@ -24,6 +25,7 @@ const SQL_BY_TAG: Readonly<Record<string, string>> = {
   "0002_verify_email_job": m0002,
   "0003_session_reuse_interval": m0003,
   "0004_transfer_memo": m0004,
+  "0005_entry_balance_after": m0005,
 };
 
 interface Journal {

@@ -311,13 +311,15 @@ describe("entries", () => {
   test("entries_amount_nonzero: an entry of 0 is rejected", async () => {
     await expectViolation("entries_amount_nonzero", async (tx) => {
       const { from, transfer } = await transferSetUp(tx);
-      await tx.insert(entries).values({ accountId: from.id, transferId: transfer.id, amount: 0 });
+      await tx
+        .insert(entries)
+        .values({ accountId: from.id, transferId: transfer.id, amount: 0, balanceAfter: 0 });
     });
     await expectAccepted(async (tx) => {
       const { from, to, transfer } = await transferSetUp(tx);
       await tx.insert(entries).values([
-        { accountId: from.id, transferId: transfer.id, amount: -1 },
-        { accountId: to.id, transferId: transfer.id, amount: 1 },
+        { accountId: from.id, transferId: transfer.id, amount: -1, balanceAfter: -1 },
+        { accountId: to.id, transferId: transfer.id, amount: 1, balanceAfter: 1 },
       ]);
     });
   });
@@ -325,18 +327,24 @@ describe("entries", () => {
   test("entries_account_id_accounts_id_fk: the account must exist", async () => {
     await expectViolation("entries_account_id_accounts_id_fk", async (tx) => {
       const { transfer } = await transferSetUp(tx);
-      await tx
-        .insert(entries)
-        .values({ accountId: 9_000_000_000_000, transferId: transfer.id, amount: 1 });
+      await tx.insert(entries).values({
+        accountId: 9_000_000_000_000,
+        transferId: transfer.id,
+        amount: 1,
+        balanceAfter: 1,
+      });
     });
   });
 
   test("entries_transfer_id_transfers_id_fk: the transfer must exist", async () => {
     await expectViolation("entries_transfer_id_transfers_id_fk", async (tx) => {
       const account = await insertAccount(tx, { owner: alice.username, currency: "USD" });
-      await tx
-        .insert(entries)
-        .values({ accountId: account.id, transferId: 9_000_000_000_000, amount: 1 });
+      await tx.insert(entries).values({
+        accountId: account.id,
+        transferId: 9_000_000_000_000,
+        amount: 1,
+        balanceAfter: 1,
+      });
     });
   });
 });

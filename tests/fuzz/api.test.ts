@@ -9,6 +9,7 @@ import {
 } from "../support/fuzz/run.ts";
 import { fuzzWorld, type World } from "../support/fuzz/world.ts";
 import { accountAsSeenBy, balanceInDb, sql } from "../support/ledger-http.ts";
+import { balanceAfterViolations } from "../support/resilience.ts";
 
 /**
  * Property-based fuzzing of every operation in the app's own /openapi.json (fast-check): valid
@@ -127,6 +128,8 @@ describe("fuzz: afterwards", () => {
         expect((await accountAsSeenBy(token, id)).balance).toBe(await balanceInDb(id));
       }
     }
+    // Every account's latest balance_after equals its balance (the statements' running sum).
+    expect(await balanceAfterViolations(db)).toEqual([]);
     // Never an idle ledger: the world's own deposits are in it, and whatever the pass moved
     // (how much depends on the seed and the time; a long pass prints it).
     const [moved] = await db<{ n: number }[]>`select count(*)::int as n from transfers`;

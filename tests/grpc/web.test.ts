@@ -179,7 +179,16 @@ describe.each(TARGETS)("on the HTTP port of %s", (_target, baseUrl) => {
         aEur?.id ?? -1n,
       ]);
       const entries = await client.listEntries({ accountId: a.id, pageSize: 100 }, read);
-      expect(entries.entries.map((e) => e.amount)).toEqual([50_000n, -1_500n, -100n]);
+      expect(entries.entries.map((e) => [e.amount, e.balanceAfter, e.kind, e.memo])).toEqual([
+        [50_000n, 50_000n, "deposit", undefined],
+        [-1_500n, 48_500n, "transfer_out", undefined],
+        [-100n, 48_400n, "transfer_out", "Lunch"],
+      ]);
+      expect(entries.entries[2]?.counterpartyOwner).toBe(bob.username);
+      expect(entries.hasMore).toBe(false);
+      const newest = await client.listEntries({ accountId: a.id, limit: 1, order: "desc" }, read);
+      expect(newest.entries.map((e) => e.balanceAfter)).toEqual([48_400n]);
+      expect(newest.hasMore).toBe(true);
       const { transfer } = await client.getTransfer({ id: first.transfer?.id ?? 0n }, read);
       expect(transfer?.amount).toBe(1_500n);
       const listed = await client.listTransfers({ accountId: b.id }, bearer(bobIn.accessToken));

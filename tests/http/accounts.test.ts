@@ -333,8 +333,13 @@ describe("GET /accounts/{id}/entries", () => {
       expect(Object.keys(entry).sort()).toEqual([
         "account_id",
         "amount",
+        "balance_after",
+        "counterparty_account_id",
+        "counterparty_owner",
         "created_at",
         "id",
+        "kind",
+        "memo",
         "transfer_id",
       ]);
       expect(entry.account_id).toBe(aliceUsd.id);

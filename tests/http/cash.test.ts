@@ -23,6 +23,7 @@ import {
   treasuryIds,
   UNKNOWN_ID,
 } from "../support/ledger-http.ts";
+import { balanceAfterViolations } from "../support/resilience.ts";
 
 /**
  * Contract, "Where money comes from": deposits and withdrawals are transfers between the
@@ -288,6 +289,8 @@ describe("the books balance", () => {
     // Only treasuries may be below zero.
     const negative = await db`select id from accounts where kind = 'customer' and balance < 0`;
     expect(negative).toHaveLength(0);
+    // Every account's latest balance_after equals its balance (the statements' running sum).
+    expect(await balanceAfterViolations(db)).toEqual([]);
   });
 });
 

@@ -165,7 +165,18 @@ describe("typed client (hono/client) over a live server", () => {
     if (entries.status !== 200) throw new Error(`entries: ${entries.status}`);
     const statement = await entries.json();
     expectTypeOf(statement).toEqualTypeOf<
-      { id: number; account_id: number; amount: number; transfer_id: number; created_at: string }[]
+      {
+        id: number;
+        account_id: number;
+        amount: number;
+        transfer_id: number;
+        created_at: string;
+        balance_after: number;
+        kind: "transfer_in" | "transfer_out" | "deposit" | "withdrawal";
+        counterparty_account_id: number;
+        counterparty_owner: string;
+        memo: string | null;
+      }[]
     >();
     expect(statement.map((e) => e.amount)).toEqual([2_500]);
     expect(statement[0]?.transfer_id).toBe(result.transfer.id);

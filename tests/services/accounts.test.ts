@@ -7,7 +7,7 @@ import {
   createAccount,
   getAccount,
   listAccounts,
-  listEntries,
+  statement,
 } from "../../src/core/services/accounts.ts";
 import { transfer } from "../../src/core/services/transfers.ts";
 import type { TestContext } from "../support/database.ts";
@@ -207,6 +207,15 @@ describe("listAccounts (the original's TestListAccounts)", () => {
     expect(await listAccounts({ ...deps, actor: banker })).toEqual([]);
   });
 });
+
+/** The statement's entries, asked for as the original's ListEntries was (page pagination). */
+async function listEntries(
+  ctx: Parameters<typeof statement>[0],
+  input: { accountId: number; page?: { pageId: number; pageSize: number } },
+) {
+  const { items } = await statement(ctx, { accountId: input.accountId, ...input.page });
+  return items;
+}
 
 describe("listEntries (the original's TestListEntries)", () => {
   test("shows the deposit and the transfer in id order, summing to the balance", async () => {

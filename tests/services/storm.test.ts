@@ -6,6 +6,7 @@ import { transfer } from "../../src/core/services/transfers.ts";
 import type { TestContext } from "../support/database.ts";
 import { testDatabase } from "../support/database.ts";
 import { fund, type Holder, openAccount } from "../support/fixtures.ts";
+import { balanceAfterViolations } from "../support/resilience.ts";
 
 let deps: TestContext;
 beforeAll(async () => {
@@ -103,6 +104,9 @@ describe("transfer storm", () => {
       group by t.id
       having count(e.id) <> 2 or coalesce(sum(e.amount), 0) <> 0`);
     expect([...badTransfers]).toEqual([]);
+
+    // Every account's latest balance_after equals its balance, under all that concurrency.
+    expect(await balanceAfterViolations((await testDatabase()).handle.sql)).toEqual([]);
 
     // Transfer rows touching these accounts = successful transfers + the funding deposits.
     const touching = await db

@@ -91,6 +91,39 @@ export async function ledgerViolations(sql: postgres.Sql): Promise<string[]> {
   const negative = await sql<{ id: string }[]>`
     select id::text from accounts where kind = 'customer' and balance < 0`;
   for (const row of negative) problems.push(`customer account ${row.id} is negative`);
+  problems.push(...(await balanceAfterViolations(sql)));
+  return problems;
+}
+
+/**
+ * The statements' running balance: every entry's `balance_after` is its account's running sum
+ * in id order, so every account's latest `balance_after` equals its balance (an account
+ * without entries holds 0). Empty when sound.
+ */
+export async function balanceAfterViolations(sql: postgres.Sql): Promise<string[]> {
+  const problems: string[] = [];
+  const drifted = await sql<{ id: string; balance_after: string; running: string }[]>`
+    select id::text, balance_after::text, running::text from (
+      select id, balance_after,
+             sum(amount) over (partition by account_id order by id) as running
+      from entries) r
+    where balance_after <> running`;
+  for (const row of drifted) {
+    problems.push(
+      `entry ${row.id}: balance_after ${row.balance_after} but the running sum is ${row.running}`,
+    );
+  }
+  const latest = await sql<{ id: string; balance: string; latest: string | null }[]>`
+    select a.id::text, a.balance::text, l.balance_after::text as latest
+    from accounts a
+    left join lateral (
+      select balance_after from entries where account_id = a.id order by id desc limit 1) l on true
+    where a.balance <> coalesce(l.balance_after, 0)`;
+  for (const row of latest) {
+    problems.push(
+      `account ${row.id}: balance ${row.balance} but its latest balance_after is ${row.latest}`,
+    );
+  }
   return problems;
 }
 

@@ -160,6 +160,8 @@ export const entries = pgTable(
     transferId: bigint("transfer_id", { mode: "number" })
       .notNull()
       .references(() => transfers.id),
+    /** The account's balance right after this entry, written with it (never recomputed). */
+    balanceAfter: bigint("balance_after", { mode: "number" }).notNull(),
     createdAt: createdAt(),
   },
   (t) => [

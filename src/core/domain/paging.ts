@@ -21,3 +21,34 @@ const between = (max: number) => {
 
 export const pageIdRule = between(MAX_PAGE_ID);
 export const pageSizeRule = between(MAX_PAGE_SIZE);
+
+/**
+ * Cursor pagination (contract, "Conventions": statements and transfer lists): `limit` 1..100
+ * (default 10) and `starting_after`, the last id of the previous page, instead of
+ * `page_id`/`page_size`; with `order` (`asc` by default, or `desc`) and a time range
+ * (`from` inclusive, `to` exclusive) on `created_at`.
+ */
+export const DEFAULT_LIMIT = 10;
+export const ORDERS = ["asc", "desc"] as const;
+export type Order = (typeof ORDERS)[number];
+
+export const limitRule = between(MAX_PAGE_SIZE);
+export const orderRule = z.enum(ORDERS, { error: expected("asc or desc") });
+/** RFC 3339 with `Z` or an offset, as the contract's timestamps. */
+export const timestampRule = z
+  .date({ error: expected("an RFC 3339 timestamp") })
+  .refine((d) => !Number.isNaN(d.getTime()), { error: "must be an RFC 3339 timestamp" });
+export const mixedPaginationRule = z.never({
+  error: "cannot be combined with page_id or page_size",
+});
+
+/** What a list of statements or transfers may be asked for; every part optional. */
+export interface ListQuery {
+  pageId?: number;
+  pageSize?: number;
+  limit?: number;
+  startingAfter?: number;
+  order?: Order;
+  from?: Date;
+  to?: Date;
+}

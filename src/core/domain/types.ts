@@ -31,6 +31,20 @@ export interface Entry {
   createdAt: Date;
 }
 
+export type EntryKind = "transfer_in" | "transfer_out" | "deposit" | "withdrawal";
+
+/** An entry as an account's statement shows it. */
+export interface StatementEntry extends Entry {
+  /** The account's balance right after this entry (written with it). */
+  balanceAfter: number;
+  kind: EntryKind;
+  /** The other side of the entry's transfer. */
+  counterpartyAccountId: number;
+  /** Its owner (`bank` for cash). */
+  counterpartyOwner: string;
+  memo: string | null;
+}
+
 export interface Transfer {
   id: number;
   fromAccountId: number;

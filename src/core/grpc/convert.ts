@@ -1,11 +1,12 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type FieldViolation, ValidationError } from "../domain/errors.ts";
-import { DEFAULT_PAGE } from "../domain/paging.ts";
+import { DEFAULT_PAGE, type ListQuery, type Order } from "../domain/paging.ts";
 import type {
   AccountView,
   Entry,
   Page,
+  StatementEntry,
   TokenPair,
   Transfer,
   TransferResult,
@@ -95,13 +96,49 @@ export function accountMessage(account: AccountView): MessageInitShape<typeof Ac
   };
 }
 
-export function entryMessage(entry: Entry): MessageInitShape<typeof EntrySchema> {
+function entryMessage(entry: Entry): MessageInitShape<typeof EntrySchema> {
   return {
     id: int64(entry.id),
     accountId: int64(entry.accountId),
     amount: int64(entry.amount),
     transferId: int64(entry.transferId),
     createdAt: timestamp(entry.createdAt),
+  };
+}
+
+export function statementEntryMessage(entry: StatementEntry): MessageInitShape<typeof EntrySchema> {
+  return {
+    ...entryMessage(entry),
+    balanceAfter: int64(entry.balanceAfter),
+    kind: entry.kind,
+    counterpartyAccountId: int64(entry.counterpartyAccountId),
+    counterpartyOwner: entry.counterpartyOwner,
+    ...(entry.memo === null ? {} : { memo: entry.memo }),
+  };
+}
+
+/**
+ * A list request's pagination, order and range; proto3's unset (0, "", no timestamp) is
+ * absent. `starting_after` is int64 (exact or InvalidArgument naming it).
+ */
+export function listQueryOf(request: {
+  pageId: number;
+  pageSize: number;
+  limit: number;
+  startingAfter: bigint;
+  order: string;
+  from?: Timestamp;
+  to?: Timestamp;
+}): ListQuery {
+  const { starting_after } = int64Fields({ starting_after: request.startingAfter });
+  return {
+    pageId: request.pageId === 0 ? undefined : request.pageId,
+    pageSize: request.pageSize === 0 ? undefined : request.pageSize,
+    limit: request.limit === 0 ? undefined : request.limit,
+    startingAfter: starting_after === 0 ? undefined : starting_after,
+    order: request.order === "" ? undefined : (request.order as Order),
+    from: request.from === undefined ? undefined : timestampDate(request.from),
+    to: request.to === undefined ? undefined : timestampDate(request.to),
   };
 }
 

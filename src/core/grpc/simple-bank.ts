@@ -10,9 +10,10 @@ import * as users from "../services/users.ts";
 import { callState, serviceContext, sessionContext } from "./call.ts";
 import {
   accountMessage,
-  entryMessage,
   int64Fields,
+  listQueryOf,
   pageOf,
+  statementEntryMessage,
   tokenPairFields,
   transferMessage,
   transferResultFields,
@@ -156,10 +157,11 @@ export const simpleBank: ServiceImpl<typeof SimpleBank> = {
 
   async listEntries(req, context) {
     const { account_id } = int64Fields({ account_id: req.accountId });
-    const entries = await withFieldNames({ id: "account_id" }, () =>
-      accounts.listEntries(sessionContext(context), { accountId: account_id, page: pageOf(req) }),
+    const query = listQueryOf(req);
+    const listed = await withFieldNames({ id: "account_id" }, () =>
+      accounts.statement(sessionContext(context), { accountId: account_id, ...query }),
     );
-    return { entries: entries.map(entryMessage) };
+    return { entries: listed.items.map(statementEntryMessage), hasMore: listed.hasMore };
   },
 
   async createTransfer(req, context) {

@@ -1,8 +1,10 @@
+import type { ListQuery, Order } from "../domain/paging.ts";
 import type {
   Account,
   AccountView,
   Entry,
   LoginResult,
+  StatementEntry,
   TokenPair,
   Transfer,
   TransferResult,
@@ -55,13 +57,45 @@ function accountViewJson(account: AccountView) {
   };
 }
 
-export function entryJson(entry: Entry) {
+function entryJson(entry: Entry) {
   return {
     id: entry.id,
     account_id: entry.accountId,
     amount: entry.amount,
     transfer_id: entry.transferId,
     created_at: timestamp(entry.createdAt),
+  };
+}
+
+export function statementEntryJson(entry: StatementEntry) {
+  return {
+    ...entryJson(entry),
+    balance_after: entry.balanceAfter,
+    kind: entry.kind,
+    counterparty_account_id: entry.counterpartyAccountId,
+    counterparty_owner: entry.counterpartyOwner,
+    memo: entry.memo,
+  };
+}
+
+/** A list route's validated query (snake_case) as the services take it. */
+export function listQueryOf(query: {
+  page_id?: number;
+  page_size?: number;
+  limit?: number;
+  starting_after?: number;
+  order?: Order;
+  from?: Date;
+  to?: Date;
+}): ListQuery {
+  return {
+    pageId: query.page_id,
+    pageSize: query.page_size,
+    limit: query.limit,
+    startingAfter: query.starting_after,
+    order: query.order,
+    from: query.from,
+    to: query.to,
   };
 }
 

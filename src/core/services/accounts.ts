@@ -1,13 +1,15 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { isConstraintViolation } from "../db/errors.ts";
-import { accounts, entries } from "../db/schema.ts";
+import { accounts, entries, transfers } from "../db/schema.ts";
 import { ConflictError, NotFoundError } from "../domain/errors.ts";
 import { idRule } from "../domain/ids.ts";
 import { type Currency, currencyRule } from "../domain/money.ts";
-import type { Account, Entry, Page } from "../domain/types.ts";
+import type { ListQuery } from "../domain/paging.ts";
+import type { Account, EntryKind, Page, StatementEntry } from "../domain/types.ts";
 import type { ActorContext } from "./context.ts";
 import { toAccount } from "./ledger.ts";
-import { pageWindow } from "./pagination.ts";
+import { type Listed, listWindow, pageWindow } from "./pagination.ts";
 import { assertCanListAccountsOf, assertCanViewAccount } from "./policy.ts";
 import { assertValid } from "./validation.ts";
 
@@ -63,18 +65,60 @@ export async function listAccounts(
   return rows.map(toAccount);
 }
 
-/** An account's statement: its entries by id, with the account's own visibility rules. */
-export async function listEntries(
+/**
+ * An account's statement (the account's own visibility rules): its entries with the balance
+ * after each, their kind, the counterparty account and its owner, and the transfer's memo;
+ * filtered by time range, in id order (`desc` for newest first), page or cursor paginated.
+ */
+export async function statement(
   ctx: ActorContext,
-  input: { accountId: number; page?: Page },
-): Promise<Entry[]> {
-  const { limit, offset } = pageWindow(input.page);
-  await getAccount(ctx, input.accountId);
-  return ctx.db
-    .select()
+  input: ListQuery & { accountId: number },
+): Promise<Listed<StatementEntry>> {
+  const window = listWindow(input, { id: entries.id, createdAt: entries.createdAt });
+  const account = await getAccount(ctx, input.accountId);
+  const counterparty = alias(accounts, "counterparty");
+  const rows = await ctx.db
+    .select({
+      entry: entries,
+      memo: transfers.memo,
+      counterpartyId: counterparty.id,
+      counterpartyOwner: counterparty.owner,
+      counterpartyKind: counterparty.kind,
+    })
     .from(entries)
-    .where(and(eq(entries.accountId, input.accountId)))
-    .orderBy(asc(entries.id))
-    .limit(limit)
-    .offset(offset);
+    .innerJoin(transfers, eq(transfers.id, entries.transferId))
+    .innerJoin(
+      counterparty,
+      sql`${counterparty.id} = case when ${transfers.fromAccountId} = ${entries.accountId} then ${transfers.toAccountId} else ${transfers.fromAccountId} end`,
+    )
+    .where(and(eq(entries.accountId, account.id), window.where))
+    .orderBy(window.orderBy)
+    .limit(window.fetch)
+    .offset(window.offset);
+  const cash = (kind: string) => kind === "treasury" || account.kind === "treasury";
+  const listed = window.listed(rows.map((r) => ({ ...r, id: r.entry.id })));
+  return {
+    ...listed,
+    items: listed.items.map((r) => ({
+      id: r.entry.id,
+      accountId: r.entry.accountId,
+      amount: r.entry.amount,
+      transferId: r.entry.transferId,
+      createdAt: r.entry.createdAt,
+      balanceAfter: r.entry.balanceAfter,
+      kind: entryKind(r.entry.amount, cash(r.counterpartyKind), account.kind === "treasury"),
+      counterpartyAccountId: r.counterpartyId,
+      counterpartyOwner: r.counterpartyOwner,
+      memo: r.memo,
+    })),
+  };
+}
+
+/**
+ * Cash is a transfer with a treasury: a deposit credits the customer (and debits the
+ * treasury), a withdrawal the reverse; between customers, the sign says in or out.
+ */
+function entryKind(amount: number, cash: boolean, treasurySide: boolean): EntryKind {
+  if (!cash) return amount > 0 ? "transfer_in" : "transfer_out";
+  return amount > 0 !== treasurySide ? "deposit" : "withdrawal";
 }

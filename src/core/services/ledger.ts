@@ -80,8 +80,14 @@ export async function postTransfer(
   const written = await tx
     .insert(entries)
     .values([
-      { accountId: from.id, amount: -amount, transferId: transfer.id },
-      { accountId: to.id, amount, transferId: transfer.id },
+      // Both accounts are locked: their balances after this transfer are exact here.
+      {
+        accountId: from.id,
+        amount: -amount,
+        transferId: transfer.id,
+        balanceAfter: from.balance - amount,
+      },
+      { accountId: to.id, amount, transferId: transfer.id, balanceAfter: to.balance + amount },
     ])
     .returning();
   const fromEntry = written.find((e) => e.accountId === from.id);
@@ -99,13 +105,26 @@ export async function postTransfer(
       .where(eq(accounts.id, id))
       .returning();
     if (!row) throw new Error(`account ${id} vanished while locked`);
+    const entry = id === from.id ? fromEntry : toEntry;
+    if (row.balance !== entry.balanceAfter) throw new Error(`account ${id}: balance_after drift`);
     updated.set(id, toAccount(row));
   }
   return {
     transfer,
     fromAccount: updated.get(from.id) ?? from,
     toAccount: updated.get(to.id) ?? to,
-    fromEntry,
-    toEntry,
+    fromEntry: entryOf(fromEntry),
+    toEntry: entryOf(toEntry),
+  };
+}
+
+/** The entry as a transfer's result shows it (its statement fields are the statement's). */
+function entryOf(row: typeof entries.$inferSelect): Entry {
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    amount: row.amount,
+    transferId: row.transferId,
+    createdAt: row.createdAt,
   };
 }

@@ -105,3 +105,12 @@ export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
     },
   };
 }
+
+/** Cursor pagination's next page (RFC 8288), on lists that take `limit`/`starting_after`. */
+export const NEXT_LINK_HEADER = {
+  Link: {
+    description:
+      'With `limit` or `starting_after`, while more items follow: `<path?…&starting_after=<last id>>; rel="next"`',
+    schema: { type: "string" as const },
+  },
+};

@@ -4,7 +4,13 @@ import { idempotencyKeyRule } from "../../domain/idempotency.ts";
 import { idRule, MAX_ID } from "../../domain/ids.ts";
 import { expected } from "../../domain/messages.ts";
 import { amountRule, currencyRule, MAX_AMOUNT } from "../../domain/money.ts";
-import { DEFAULT_PAGE, MAX_PAGE_ID, MAX_PAGE_SIZE } from "../../domain/paging.ts";
+import {
+  DEFAULT_LIMIT,
+  DEFAULT_PAGE,
+  MAX_PAGE_ID,
+  MAX_PAGE_SIZE,
+  ORDERS,
+} from "../../domain/paging.ts";
 import {
   MAX_MEMO_LENGTH,
   memoRule,
@@ -41,6 +47,9 @@ function documentable<T extends z.ZodType>(rule: T): T {
 }
 
 // ---- building blocks -------------------------------------------------------------------
+
+/** RFC 3339 date-time: `Z` or a numeric offset, optional fractional seconds. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 const Timestamp = z
   .string()
@@ -157,7 +166,64 @@ export const UsernameParams = z.object({
   username: UsernameParam.openapi({ param: { name: "username", in: "path" } }),
 });
 
-export const PageQuery = z.object({ page_id: PageId, page_size: PageSize });
+const PageQuery = z.object({ page_id: PageId, page_size: PageSize });
+
+/**
+ * Statements and transfer lists: page OR cursor pagination, order and a time range. Pages and
+ * limits have no default here (the service applies them), so mixing the two is told apart.
+ */
+const urlTimestamp = (name: string, description: string) =>
+  z
+    .string({ error: expected("an RFC 3339 timestamp") })
+    .regex(RFC3339, { error: "must be an RFC 3339 timestamp (e.g. 2026-11-25T09:30:00Z)" })
+    .transform((value) => new Date(value))
+    .refine((date) => !Number.isNaN(date.getTime()), { error: "must be a valid date and time" })
+    .optional()
+    .openapi({
+      type: "string",
+      format: "date-time",
+      description,
+      param: { name, in: "query" },
+      example: "2026-11-25T00:00:00Z",
+    });
+
+const ListQueryParams = z.object({
+  page_id: urlInteger({ min: 1, max: MAX_PAGE_ID, description: "Page number, from 1 (default 1)" })
+    .optional()
+    .openapi({ param: { name: "page_id", in: "query" } }),
+  page_size: urlInteger({
+    min: 1,
+    max: MAX_PAGE_SIZE,
+    description: `Items per page (default ${DEFAULT_PAGE.pageSize})`,
+  })
+    .optional()
+    .openapi({ param: { name: "page_size", in: "query" } }),
+  limit: urlInteger({
+    min: 1,
+    max: MAX_PAGE_SIZE,
+    description: `Cursor pagination: items per page (default ${DEFAULT_LIMIT}); a \`Link: <…>; rel="next"\` header says when more exist. Not with page_id/page_size.`,
+  })
+    .optional()
+    .openapi({ param: { name: "limit", in: "query" } }),
+  starting_after: urlInteger({
+    min: 1,
+    max: MAX_ID,
+    description: "Cursor pagination: the last id of the previous page. Not with page_id/page_size.",
+  })
+    .optional()
+    .openapi({ param: { name: "starting_after", in: "query" } }),
+  order: z
+    .enum(ORDERS, { error: expected("asc or desc") })
+    .optional()
+    .openapi({
+      param: { name: "order", in: "query" },
+      description: "By id: `asc` (default, oldest first) or `desc` (newest first)",
+    }),
+  from: urlTimestamp("from", "Only items created at or after this instant (RFC 3339)"),
+  to: urlTimestamp("to", "Only items created before this instant (RFC 3339)"),
+});
+
+export const StatementQuery = ListQueryParams;
 
 export const ListAccountsQuery = PageQuery.extend({
   owner: UsernameParam.optional().openapi({
@@ -340,7 +406,7 @@ const AccountViewSchema = AccountSchema.extend({
   }),
 }).openapi("AccountView");
 
-export const EntrySchema = z
+const EntrySchema = z
   .object({
     id: Id("Entry id"),
     account_id: Id("Account id"),
@@ -352,6 +418,22 @@ export const EntrySchema = z
     created_at: Timestamp,
   })
   .openapi("Entry");
+
+export const StatementEntrySchema = EntrySchema.extend({
+  balance_after: z.number().int().openapi({
+    description:
+      "The account's balance right after this entry, written with it: the latest entry's always equals the balance",
+    example: 11_500,
+  }),
+  kind: z.enum(["transfer_in", "transfer_out", "deposit", "withdrawal"]).openapi({
+    description: "Deposits and withdrawals are cash, with the bank's treasury",
+  }),
+  counterparty_account_id: Id("The other side of the transfer"),
+  counterparty_owner: z
+    .string()
+    .openapi({ description: "Its owner (`bank` for cash)", example: "bob" }),
+  memo: z.string().nullable().openapi({ description: "The transfer's memo", example: null }),
+}).openapi("StatementEntry");
 
 export const TransferSchema = z
   .object({

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pb/account.proto.
  */
 export const file_pb_account: GenFile = /*@__PURE__*/
-  fileDesc("ChBwYi9hY2NvdW50LnByb3RvEgJwYiKIAQoHQWNjb3VudBIKCgJpZBgBIAEoAxINCgVvd25lchgCIAEoCRIUCgdiYWxhbmNlGAMgASgDSACIAQESEAoIY3VycmVuY3kYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCgoIX2JhbGFuY2UifAoFRW50cnkSCgoCaWQYASABKAMSEgoKYWNjb3VudF9pZBgCIAEoAxIOCgZhbW91bnQYAyABKAMSEwoLdHJhbnNmZXJfaWQYBCABKAMSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiogEKCFRyYW5zZmVyEgoKAmlkGAEgASgDEhcKD2Zyb21fYWNjb3VudF9pZBgCIAEoAxIVCg10b19hY2NvdW50X2lkGAMgASgDEg4KBmFtb3VudBgEIAEoAxIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgRtZW1vGAYgASgJSACIAQFCBwoFX21lbW9iBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChBwYi9hY2NvdW50LnByb3RvEgJwYiKIAQoHQWNjb3VudBIKCgJpZBgBIAEoAxINCgVvd25lchgCIAEoCRIUCgdiYWxhbmNlGAMgASgDSACIAQESEAoIY3VycmVuY3kYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCgoIX2JhbGFuY2UikQIKBUVudHJ5EgoKAmlkGAEgASgDEhIKCmFjY291bnRfaWQYAiABKAMSDgoGYW1vdW50GAMgASgDEhMKC3RyYW5zZmVyX2lkGAQgASgDEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKDWJhbGFuY2VfYWZ0ZXIYBiABKANIAIgBARIMCgRraW5kGAcgASgJEh8KF2NvdW50ZXJwYXJ0eV9hY2NvdW50X2lkGAggASgDEhoKEmNvdW50ZXJwYXJ0eV9vd25lchgJIAEoCRIRCgRtZW1vGAogASgJSAGIAQFCEAoOX2JhbGFuY2VfYWZ0ZXJCBwoFX21lbW8iogEKCFRyYW5zZmVyEgoKAmlkGAEgASgDEhcKD2Zyb21fYWNjb3VudF9pZBgCIAEoAxIVCg10b19hY2NvdW50X2lkGAMgASgDEg4KBmFtb3VudBgEIAEoAxIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgRtZW1vGAYgASgJSACIAQFCBwoFX21lbW9iBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Money is int64 minor units (cents), never a float.
@@ -87,6 +87,40 @@ export type Entry = Message<"pb.Entry"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 5;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * Statements (ListEntries) only; unset in a transfer's result.
+   * The account's balance right after this entry.
+   *
+   * @generated from field: optional int64 balance_after = 6;
+   */
+  balanceAfter?: bigint | undefined;
+
+  /**
+   * "transfer_in", "transfer_out", "deposit" or "withdrawal".
+   *
+   * @generated from field: string kind = 7;
+   */
+  kind: string;
+
+  /**
+   * The other side of the transfer, and its owner ("bank" for cash).
+   *
+   * @generated from field: int64 counterparty_account_id = 8;
+   */
+  counterpartyAccountId: bigint;
+
+  /**
+   * @generated from field: string counterparty_owner = 9;
+   */
+  counterpartyOwner: string;
+
+  /**
+   * The transfer's memo, when it has one.
+   *
+   * @generated from field: optional string memo = 10;
+   */
+  memo?: string | undefined;
 };
 
 /**

@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Account, Entry } from "./account_pb.ts";
 import { file_pb_account } from "./account_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pb/rpc_accounts.proto.
  */
 export const file_pb_rpc_accounts: GenFile = /*@__PURE__*/
-  fileDesc("ChVwYi9ycGNfYWNjb3VudHMucHJvdG8SAnBiIigKFENyZWF0ZUFjY291bnRSZXF1ZXN0EhAKCGN1cnJlbmN5GAEgASgJIjUKFUNyZWF0ZUFjY291bnRSZXNwb25zZRIcCgdhY2NvdW50GAEgASgLMgsucGIuQWNjb3VudCIfChFHZXRBY2NvdW50UmVxdWVzdBIKCgJpZBgBIAEoAyIyChJHZXRBY2NvdW50UmVzcG9uc2USHAoHYWNjb3VudBgBIAEoCzILLnBiLkFjY291bnQiVwoTTGlzdEFjY291bnRzUmVxdWVzdBISCgVvd25lchgBIAEoCUgAiAEBEg8KB3BhZ2VfaWQYAiABKAUSEQoJcGFnZV9zaXplGAMgASgFQggKBl9vd25lciI1ChRMaXN0QWNjb3VudHNSZXNwb25zZRIdCghhY2NvdW50cxgBIAMoCzILLnBiLkFjY291bnQiTAoSTGlzdEVudHJpZXNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAMSDwoHcGFnZV9pZBgCIAEoBRIRCglwYWdlX3NpemUYAyABKAUiMQoTTGlzdEVudHJpZXNSZXNwb25zZRIaCgdlbnRyaWVzGAEgAygLMgkucGIuRW50cnliBnByb3RvMw", [file_pb_account]);
+  fileDesc("ChVwYi9ycGNfYWNjb3VudHMucHJvdG8SAnBiIigKFENyZWF0ZUFjY291bnRSZXF1ZXN0EhAKCGN1cnJlbmN5GAEgASgJIjUKFUNyZWF0ZUFjY291bnRSZXNwb25zZRIcCgdhY2NvdW50GAEgASgLMgsucGIuQWNjb3VudCIfChFHZXRBY2NvdW50UmVxdWVzdBIKCgJpZBgBIAEoAyIyChJHZXRBY2NvdW50UmVzcG9uc2USHAoHYWNjb3VudBgBIAEoCzILLnBiLkFjY291bnQiVwoTTGlzdEFjY291bnRzUmVxdWVzdBISCgVvd25lchgBIAEoCUgAiAEBEg8KB3BhZ2VfaWQYAiABKAUSEQoJcGFnZV9zaXplGAMgASgFQggKBl9vd25lciI1ChRMaXN0QWNjb3VudHNSZXNwb25zZRIdCghhY2NvdW50cxgBIAMoCzILLnBiLkFjY291bnQi1AEKEkxpc3RFbnRyaWVzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgDEg8KB3BhZ2VfaWQYAiABKAUSEQoJcGFnZV9zaXplGAMgASgFEg0KBWxpbWl0GAQgASgFEhYKDnN0YXJ0aW5nX2FmdGVyGAUgASgDEg0KBW9yZGVyGAYgASgJEigKBGZyb20YByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJDChNMaXN0RW50cmllc1Jlc3BvbnNlEhoKB2VudHJpZXMYASADKAsyCS5wYi5FbnRyeRIQCghoYXNfbW9yZRgCIAEoCGIGcHJvdG8z", [file_google_protobuf_timestamp, file_pb_account]);
 
 /**
  * @generated from message pb.CreateAccountRequest
@@ -131,6 +133,9 @@ export const ListAccountsResponseSchema: GenMessage<ListAccountsResponse> = /*@_
   messageDesc(file_pb_rpc_accounts, 5);
 
 /**
+ * The account's statement. Page pagination (page_id, page_size) or cursor pagination
+ * (limit, starting_after), not both; 0 is unset for each.
+ *
  * @generated from message pb.ListEntriesRequest
  */
 export type ListEntriesRequest = Message<"pb.ListEntriesRequest"> & {
@@ -148,6 +153,37 @@ export type ListEntriesRequest = Message<"pb.ListEntriesRequest"> & {
    * @generated from field: int32 page_size = 3;
    */
   pageSize: number;
+
+  /**
+   * Cursor pagination: 1..100 (default 10), and the last id of the previous page.
+   *
+   * @generated from field: int32 limit = 4;
+   */
+  limit: number;
+
+  /**
+   * @generated from field: int64 starting_after = 5;
+   */
+  startingAfter: bigint;
+
+  /**
+   * "asc" (default, oldest first) or "desc" (newest first).
+   *
+   * @generated from field: string order = 6;
+   */
+  order: string;
+
+  /**
+   * Entries created in [from, to); either may be unset.
+   *
+   * @generated from field: google.protobuf.Timestamp from = 7;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp to = 8;
+   */
+  to?: Timestamp | undefined;
 };
 
 /**
@@ -165,6 +201,13 @@ export type ListEntriesResponse = Message<"pb.ListEntriesResponse"> & {
    * @generated from field: repeated pb.Entry entries = 1;
    */
   entries: Entry[];
+
+  /**
+   * More entries follow this page (in its order, within its range).
+   *
+   * @generated from field: bool has_more = 2;
+   */
+  hasMore: boolean;
 };
 
 /**

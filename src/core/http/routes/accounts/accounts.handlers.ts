@@ -1,7 +1,8 @@
 import * as accounts from "../../../services/accounts.ts";
 import type { AppRouteHandler } from "../../create-router.ts";
 import type { AuthEnv } from "../../env.ts";
-import { accountJson, entryJson } from "../../presenters.ts";
+import { setNextLink } from "../../link.ts";
+import { accountJson, listQueryOf, statementEntryJson } from "../../presenters.ts";
 import type * as routes from "./accounts.routes.ts";
 
 export const createAccount: AppRouteHandler<typeof routes.createAccount, AuthEnv> = async (c) => {
@@ -26,10 +27,10 @@ export const listAccounts: AppRouteHandler<typeof routes.listAccounts, AuthEnv> 
 
 export const listEntries: AppRouteHandler<typeof routes.listEntries, AuthEnv> = async (c) => {
   const { id } = c.req.valid("param");
-  const query = c.req.valid("query");
-  const entries = await accounts.listEntries(c.var.ctx, {
+  const listed = await accounts.statement(c.var.ctx, {
     accountId: id,
-    page: { pageId: query.page_id, pageSize: query.page_size },
+    ...listQueryOf(c.req.valid("query")),
   });
-  return c.json(entries.map(entryJson), 200);
+  setNextLink(c, listed.nextStartingAfter);
+  return c.json(listed.items.map(statementEntryJson), 200);
 };

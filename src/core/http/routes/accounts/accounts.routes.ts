@@ -1,13 +1,20 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth } from "../../middleware/require-auth.ts";
-import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
+import {
+  AUTH_PROBLEMS,
+  BODY_PROBLEMS,
+  json,
+  jsonBody,
+  NEXT_LINK_HEADER,
+  problems,
+} from "../../openapi/responses.ts";
 import {
   AccountSchema,
   CreateAccountBody,
-  EntrySchema,
   IdParams,
   ListAccountsQuery,
-  PageQuery,
+  StatementEntrySchema,
+  StatementQuery,
 } from "../../openapi/schemas.ts";
 
 const tags = ["Accounts"];
@@ -66,13 +73,20 @@ export const listEntries = createRoute({
   path: "/accounts/{id}/entries",
   operationId: "listEntries",
   tags,
-  summary: "An account's statement: its entries, by id",
-  description: "Same visibility as the account.",
+  summary: "An account's statement: its entries with the balance after each",
+  description: [
+    "Same visibility as the account. Each entry carries `balance_after` (written with the entry: the latest one equals the balance), its `kind`, the counterparty account and its owner (`bank` for cash), and the transfer's memo.",
+    "",
+    'By id, oldest first (`order=desc`: newest first); `from`/`to` keep entries created in [from, to). Paginated by `page_id`/`page_size`, or by cursor: `limit` and `starting_after` (the last id of the previous page), with a `Link: <…>; rel="next"` header while more exist.',
+  ].join("\n"),
   security,
   middleware,
-  request: { params: IdParams, query: PageQuery },
+  request: { params: IdParams, query: StatementQuery },
   responses: {
-    200: json(z.array(EntrySchema), "A page of entries ([] when none)"),
+    200: {
+      ...json(z.array(StatementEntrySchema), "A page of entries ([] when none)"),
+      headers: NEXT_LINK_HEADER,
+    },
     ...problems(400, ...AUTH_PROBLEMS, 403, 404),
   },
 });
