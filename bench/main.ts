@@ -70,6 +70,7 @@ for (const name of args.only ?? []) {
 }
 const selected = (name: PathName) => !args.only || args.only.includes(name);
 
+/** Connections per path (the baselines take the same as the path they stand beside). */
 const CONCURRENCY = { transfers: 32, reads: 64, logins: 8, statements: 32 } as const;
 const PASSWORD = "bench password";
 const CLOCK_TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux.
@@ -287,7 +288,11 @@ try {
   const rows: Row[] = [];
   let pgbenchTransfers: Row | undefined;
   const transferBaseline = async () => {
-    pgbenchTransfers ??= await pgbench("pgbench: the transfer's SQL", "transfer.sql", 32);
+    pgbenchTransfers ??= await pgbench(
+      "pgbench: the transfer's SQL",
+      "transfer.sql",
+      CONCURRENCY.transfers,
+    );
     return pgbenchTransfers;
   };
   const wrkRow = async (
@@ -322,25 +327,25 @@ try {
   };
 
   if (selected("transfers")) {
-    const row = await wrkRow("POST /transfers", "transfer", base, 32, apiTree);
+    const row = await wrkRow("POST /transfers", "transfer", base, CONCURRENCY.transfers, apiTree);
     await checkBooks(db, "after the transfers");
     const baseline = await transferBaseline();
     await checkBooks(db, "after pgbench's transfers");
     rows.push(withBaseline(row, baseline), baseline);
   }
   if (selected("reads")) {
-    const row = await wrkRow("GET /accounts/{id}", "read", base, 64, apiTree);
+    const row = await wrkRow("GET /accounts/{id}", "read", base, CONCURRENCY.reads, apiTree);
     const floor = await startFloor();
     stops.push(floor.stop);
     const floorRow = await wrkRow(
       "floor: Bun.serve + postgres.js, same query",
       "floor",
       floor.url,
-      64,
+      CONCURRENCY.reads,
       async () => [floor.pid],
     );
     await floor.stop();
-    const pgRead = await pgbench("pgbench: the read query", "read.sql", 64);
+    const pgRead = await pgbench("pgbench: the read query", "read.sql", CONCURRENCY.reads);
     rows.push(withBaseline(row, floorRow), withBaseline(floorRow, pgRead), pgRead);
   }
   if (selected("logins")) {
@@ -354,7 +359,13 @@ try {
     );
   }
   if (selected("connect")) {
-    const row = await wrkRow("Connect CreateTransfer", "connect", base, 32, apiTree);
+    const row = await wrkRow(
+      "Connect CreateTransfer",
+      "connect",
+      base,
+      CONCURRENCY.transfers,
+      apiTree,
+    );
     await checkBooks(db, "after the Connect transfers");
     rows.push(withBaseline(row, await transferBaseline()));
   }
@@ -382,7 +393,7 @@ try {
       "POST /transfers, Worker in workerd",
       "transfer",
       worker.url,
-      32,
+      CONCURRENCY.transfers,
       workerd,
     );
     await worker.stop();
