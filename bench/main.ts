@@ -540,18 +540,26 @@ async function seed(base: string, db: postgres.Sql): Promise<Seeded[]> {
   return users;
 }
 
-/** The books: each currency sums to 0, each balance is its entries' sum, each transfer 2 entries summing to 0. */
+/**
+ * The books: each currency sums to 0, each balance is its entries' sum and its latest entry's
+ * balance_after, each transfer 2 entries summing to 0.
+ */
 async function checkBooks(db: postgres.Sql, when: string) {
-  const [books] = await db<{ currencies: number; balances: number; transfers: number }[]>`
+  const [books] = await db<
+    { currencies: number; balances: number; running: number; transfers: number }[]
+  >`
     select
       (select count(*) from (select currency from accounts group by currency
          having sum(balance) <> 0) c)::int as currencies,
       (select count(*) from accounts a where a.balance <>
          coalesce((select sum(amount) from entries e where e.account_id = a.id), 0))::int as balances,
+      (select count(*) from accounts a where a.balance <>
+         coalesce((select balance_after from entries e where e.account_id = a.id
+           order by e.id desc limit 1), 0))::int as running,
       (select count(*) from transfers t where (select count(*) from entries e
          where e.transfer_id = t.id) <> 2 or (select sum(amount) from entries e
          where e.transfer_id = t.id) <> 0)::int as transfers`;
-  if (!books || books.currencies + books.balances + books.transfers > 0) {
+  if (!books || books.currencies + books.balances + books.running + books.transfers > 0) {
     throw new Error(`the books do not balance ${when}: ${JSON.stringify(books)}`);
   }
   console.log(`books balanced ${when}`);
