@@ -28,7 +28,7 @@ describe("deposits and withdrawals (treasury ↔ account)", () => {
     const treasury = await treasuryAccount(deps, "EUR");
     const before = treasury.balance;
 
-    const credited = await deposit(
+    const { result: credited } = await deposit(
       { ...deps, actor: banker },
       {
         accountId: account.id,
@@ -42,7 +42,7 @@ describe("deposits and withdrawals (treasury ↔ account)", () => {
     expect(credited.fromEntry.amount).toBe(-5_000);
     expect(credited.toEntry.amount).toBe(5_000);
 
-    const debited = await withdraw(
+    const { result: debited } = await withdraw(
       { ...deps, actor: banker },
       {
         accountId: account.id,
@@ -240,7 +240,7 @@ describe("deposits and withdrawals (treasury ↔ account)", () => {
       );
       expect(await tx.$count(transfers, eq(transfers.toAccountId, account.id))).toBe(0);
       // Up to the limit is fine.
-      expect((await deposit(ctx, { ...input, amount: room })).fromAccount.balance).toBe(
+      expect((await deposit(ctx, { ...input, amount: room })).result.fromAccount.balance).toBe(
         -MAX_BALANCE,
       );
       throw rolledBack;
