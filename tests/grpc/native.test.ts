@@ -296,6 +296,44 @@ describe("metadata", () => {
     );
     expect(reused.errorInfo?.reason).toBe("idempotency_key_reused");
   });
+
+  test("Deposit and Withdraw: the idempotency key as the field or the metadata, as CreateTransfer", async () => {
+    const balance = async () =>
+      Number((await client.call("GetAccount", { id: bobAccount }, banker)).account.balance);
+    const start = await balance();
+    const request = { account_id: bobAccount, amount: "300", currency: "USD" };
+    const viaMetadata = { ...banker, metadata: { "idempotency-key": crypto.randomUUID() } };
+    const first = await client.call("Deposit", request, viaMetadata);
+    const retry = await client.call("Deposit", request, viaMetadata);
+    expect(first.replayed).toBeUndefined();
+    expect(retry.replayed).toBe(true);
+    expect(retry.transfer).toEqual(first.transfer);
+
+    const key = crypto.randomUUID();
+    const out = await client.call("Withdraw", { ...request, idempotency_key: key }, banker);
+    const again = await client.call("Withdraw", request, {
+      ...banker,
+      metadata: { "idempotency-key": key },
+    });
+    expect(again.replayed).toBe(true);
+    expect(again.transfer.id).toBe(out.transfer.id);
+    expect(await balance()).toBe(start);
+
+    // A deposit's key is not a withdrawal's: the operation is part of the request.
+    const reused = await client.fail(Status.FAILED_PRECONDITION, "Deposit", request, {
+      ...banker,
+      metadata: { "idempotency-key": key },
+    });
+    expect(reused.errorInfo?.reason).toBe("idempotency_key_reused");
+    const differs = await client.fail(
+      Status.INVALID_ARGUMENT,
+      "Withdraw",
+      { ...request, idempotency_key: "one" },
+      { ...banker, metadata: { "idempotency-key": "another" } },
+    );
+    expect(Object.keys(differs.violations)).toEqual(["idempotency_key"]);
+    expect(await balance()).toBe(start);
+  });
 });
 
 describe("errors: gRPC codes with google.rpc details", () => {

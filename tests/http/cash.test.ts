@@ -329,3 +329,119 @@ describe("concurrency over HTTP", () => {
     expect(await ledgerRowsTouching(account.id)).toEqual({ transfers: 34, entries: 34 });
   });
 });
+
+describe("deposits and withdrawals with Idempotency-Key", () => {
+  const newKey = () => crypto.randomUUID();
+  const keyed = (kind: Kind, accountId: number, body: unknown, key: string) =>
+    call<TransferResultJson>("POST", `/accounts/${accountId}/${kind}`, {
+      token: banker,
+      body,
+      headers: { "Idempotency-Key": key },
+    });
+
+  for (const kind of KINDS) {
+    test(`${kind}: same key and body → the first 201 replayed, money moves once`, async () => {
+      const { account } = await customerWith("USD", 1_000);
+      const key = newKey();
+      const body = { amount: 70, currency: "USD" };
+      const first = await keyed(kind, account.id, body, key);
+      expect(first.status).toBe(201);
+      expect(first.headers.get("Idempotent-Replayed")).toBeNull();
+      // Money moves in between, so the replay must show the stored result, not the present.
+      expect((await cash(kind, account.id, body, banker)).status).toBe(201);
+      const again = await keyed(kind, account.id, { currency: "USD", amount: 70 }, key);
+      expect(again.status).toBe(201);
+      expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+      expect(again.body).toEqual(first.body);
+      expect(await ledgerRowsTouching(account.id)).toEqual({ transfers: 3, entries: 3 });
+      expect(await balanceInDb(account.id)).toBe(kind === "deposits" ? 1_140 : 860);
+    });
+  }
+
+  test("same key, another amount, account or direction: 422 idempotency_key_reused, nothing moves", async () => {
+    const { account } = await customerWith("EUR", 500);
+    const { account: other } = await customerWith("EUR", 500);
+    const key = newKey();
+    const body = { amount: 40, currency: "EUR" };
+    expect((await keyed("deposits", account.id, body, key)).status).toBe(201);
+    for (const [kind, id, again] of [
+      ["deposits", account.id, { amount: 41, currency: "EUR" }],
+      ["deposits", other.id, body],
+      ["withdrawals", account.id, body],
+    ] as const) {
+      expectProblem(await keyed(kind, id, again, key), 422, "idempotency_key_reused");
+    }
+    expect(await balanceInDb(account.id)).toBe(540);
+    expect(await balanceInDb(other.id)).toBe(500);
+  });
+
+  test("a bad key: 400 naming Idempotency-Key, nothing moves", async () => {
+    const { account } = await customerWith("USD", 100);
+    for (const kind of KINDS) {
+      expectInvalid(
+        await keyed(kind, account.id, { amount: 1, currency: "USD" }, "clé"),
+        "Idempotency-Key",
+      );
+    }
+    expect(await ledgerRowsTouching(account.id)).toEqual({ transfers: 1, entries: 1 });
+  });
+
+  test("a failed withdrawal leaves no key: the retry after funding runs afresh", async () => {
+    const { account } = await customerWith("CAD", 0);
+    const key = newKey();
+    const body = { amount: 50, currency: "CAD" };
+    expectProblem(await keyed("withdrawals", account.id, body, key), 422, "insufficient_funds");
+    await depositTo(account, 60);
+    const retry = await keyed("withdrawals", account.id, body, key);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(retry.body.from_account.balance).toBe(10);
+    const replay = await keyed("withdrawals", account.id, body, key);
+    expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(replay.body).toEqual(retry.body);
+    expect(await balanceInDb(account.id)).toBe(10);
+  });
+
+  describe("over a socket", () => {
+    let server: Awaited<ReturnType<typeof liveServer>>;
+    beforeAll(async () => {
+      server = await liveServer();
+    });
+    afterAll(async () => {
+      await server.stop();
+    });
+
+    test("10 concurrent same-key deposits pay exactly once; the others replay or 409", async () => {
+      const { account } = await customerWith("USD", 0);
+      const key = newKey();
+      const usdTotal = async () => {
+        const db = await sql();
+        const [row] = await db<{ total: string }[]>`
+          select sum(balance)::text as total from accounts where currency = 'USD'`;
+        return row?.total;
+      };
+      const replies = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          fetchJson(`${server.url}/accounts/${account.id}/deposits`, {
+            method: "POST",
+            token: banker,
+            body: { amount: 250, currency: "USD" },
+            headers: { "Idempotency-Key": key },
+          }),
+        ),
+      );
+      expect(replies.every((r) => r.status === 201 || r.status === 409)).toBe(true);
+      const created = replies.filter((r) => r.status === 201);
+      const fresh = created.filter((r) => r.headers.get("Idempotent-Replayed") === null);
+      expect(fresh).toHaveLength(1);
+      for (const reply of created) expect(reply.body).toEqual(fresh[0]?.body);
+      for (const reply of replies.filter((r) => r.status === 409)) {
+        expectProblem(reply, 409, "idempotency_in_progress");
+      }
+      expect(await balanceInDb(account.id)).toBe(250);
+      expect(await ledgerRowsTouching(account.id)).toEqual({ transfers: 1, entries: 1 });
+      // The books still balance: the treasury moved by exactly what the account got.
+      expect(await usdTotal()).toBe("0");
+    });
+  });
+});

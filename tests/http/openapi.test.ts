@@ -247,6 +247,27 @@ describe("every operation", () => {
   });
 });
 
+describe("Idempotency-Key", () => {
+  test("the money movements document the same header and the 201's Idempotent-Replayed", () => {
+    const moving = ["/transfers", "/accounts/{id}/deposits", "/accounts/{id}/withdrawals"];
+    const documented = moving.map((path) => {
+      const operation = doc.paths[path]?.post;
+      const created = operation?.responses["201"] as { headers?: Record<string, unknown> };
+      return {
+        key: operation?.parameters?.find((p) => p.in === "header" && p.name === "Idempotency-Key"),
+        replayed: created?.headers?.["Idempotent-Replayed"],
+        conflict: operation?.responses["409"] !== undefined,
+      };
+    });
+    for (const entry of documented) {
+      expect(entry.key).toBeDefined();
+      expect(entry.replayed).toBeDefined();
+      expect(entry.conflict).toBe(true);
+      expect(entry).toEqual(documented[0] as (typeof documented)[number]);
+    }
+  });
+});
+
 describe("security", () => {
   test("bearerAuth exists in components.securitySchemes as HTTP bearer", () => {
     expect(doc.components.securitySchemes?.bearerAuth).toMatchObject({

@@ -93,7 +93,11 @@ describe("typed client (hono/client) over a live server", () => {
 
     // A banker's deposit.
     const deposit = await client.accounts[":id"].deposits.$post(
-      { param: { id: String(aliceAccount.id) }, json: { amount: 10_000, currency: "USD" } },
+      {
+        param: { id: String(aliceAccount.id) },
+        header: {},
+        json: { amount: 10_000, currency: "USD" },
+      },
       bearer(banker.token),
     );
     if (deposit.status !== 201) throw new Error(`deposit: ${deposit.status}`);
@@ -103,7 +107,7 @@ describe("typed client (hono/client) over a live server", () => {
 
     // A depositor may not: the error is typed as problem+json.
     const refused = await client.accounts[":id"].deposits.$post(
-      { param: { id: String(aliceAccount.id) }, json: { amount: 1, currency: "USD" } },
+      { param: { id: String(aliceAccount.id) }, header: {}, json: { amount: 1, currency: "USD" } },
       bearer(alice.token),
     );
     expect(refused.status).toBe(403);

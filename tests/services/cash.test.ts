@@ -1,9 +1,13 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { eq, sql } from "drizzle-orm";
-import { accounts, transfers, users } from "../../src/core/db/schema.ts";
+import { and, eq, sql } from "drizzle-orm";
+import { accounts, idempotencyKeys, transfers, users } from "../../src/core/db/schema.ts";
 import { MAX_BALANCE } from "../../src/core/domain/money.ts";
 import type { Actor } from "../../src/core/domain/types.ts";
 import { inTransaction } from "../../src/core/services/context.ts";
+import {
+  IDEMPOTENCY_KEY_TTL_MS,
+  pruneIdempotencyKeys,
+} from "../../src/core/services/idempotency.ts";
 import { deposit, withdraw } from "../../src/core/services/transfers.ts";
 import type { TestContext } from "../support/database.ts";
 import { testDatabase } from "../support/database.ts";
@@ -13,6 +17,7 @@ import {
   errorCode,
   openAccount,
   treasuryAccount,
+  uniqueName,
 } from "../support/fixtures.ts";
 
 let deps: TestContext;
@@ -28,7 +33,7 @@ describe("deposits and withdrawals (treasury ↔ account)", () => {
     const treasury = await treasuryAccount(deps, "EUR");
     const before = treasury.balance;
 
-    const credited = await deposit(
+    const { result: credited } = await deposit(
       { ...deps, actor: banker },
       {
         accountId: account.id,
@@ -42,7 +47,7 @@ describe("deposits and withdrawals (treasury ↔ account)", () => {
     expect(credited.fromEntry.amount).toBe(-5_000);
     expect(credited.toEntry.amount).toBe(5_000);
 
-    const debited = await withdraw(
+    const { result: debited } = await withdraw(
       { ...deps, actor: banker },
       {
         accountId: account.id,
@@ -240,7 +245,7 @@ describe("deposits and withdrawals (treasury ↔ account)", () => {
       );
       expect(await tx.$count(transfers, eq(transfers.toAccountId, account.id))).toBe(0);
       // Up to the limit is fine.
-      expect((await deposit(ctx, { ...input, amount: room })).fromAccount.balance).toBe(
+      expect((await deposit(ctx, { ...input, amount: room })).result.fromAccount.balance).toBe(
         -MAX_BALANCE,
       );
       throw rolledBack;
@@ -248,5 +253,56 @@ describe("deposits and withdrawals (treasury ↔ account)", () => {
     await expect(outcome).rejects.toBe(rolledBack);
     expect(await balanceOf(deps, account.id)).toBe(0);
     expect(await balanceOf(deps, treasury.id)).toBe(treasury.balance);
+  });
+});
+
+describe("deposits and withdrawals with an Idempotency-Key", () => {
+  test("held by a request in flight: 409 idempotency_in_progress at once, nothing moves", async () => {
+    const { account } = await openAccount(deps, "USD");
+    const key = uniqueName("cash");
+    const input = {
+      accountId: account.id,
+      amount: 10,
+      currency: "USD" as const,
+      idempotencyKey: key,
+    };
+    const lock = `idempotency:${banker.username}:${key}`;
+    await inTransaction(deps, async (tx) => {
+      // The first request's transaction holds the key's advisory lock until it commits.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${lock}, 0))`);
+      expect(await errorCode(deposit({ ...deps, actor: banker }, input))).toBe(
+        "idempotency_in_progress",
+      );
+      expect(await errorCode(withdraw({ ...deps, actor: banker }, input))).toBe(
+        "idempotency_in_progress",
+      );
+    });
+    expect(await balanceOf(deps, account.id)).toBe(0);
+    expect((await deposit({ ...deps, actor: banker }, input)).replayed).toBe(false);
+  });
+
+  test("a pruned key (older than 24 h) runs the deposit afresh", async () => {
+    const { account } = await openAccount(deps, "CAD");
+    const key = uniqueName("cash");
+    const input = {
+      accountId: account.id,
+      amount: 25,
+      currency: "CAD" as const,
+      idempotencyKey: key,
+    };
+    const first = await deposit({ ...deps, actor: banker }, input);
+    expect((await deposit({ ...deps, actor: banker }, input)).replayed).toBe(true);
+    const now = Date.now();
+    await deps.db
+      .update(idempotencyKeys)
+      .set({ createdAt: new Date(now - IDEMPOTENCY_KEY_TTL_MS - 60_000) })
+      .where(and(eq(idempotencyKeys.owner, banker.username), eq(idempotencyKeys.key, key)));
+    expect(
+      await pruneIdempotencyKeys({ db: deps.db, clock: { now: () => new Date(now) } }),
+    ).toBeGreaterThanOrEqual(1);
+    const again = await deposit({ ...deps, actor: banker }, input);
+    expect(again.replayed).toBe(false);
+    expect(again.result.transfer.id).not.toBe(first.result.transfer.id);
+    expect(await balanceOf(deps, account.id)).toBe(50);
   });
 });

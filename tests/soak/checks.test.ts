@@ -40,7 +40,7 @@ describe("checkLedger", () => {
     const banker = await createUser(deps, "banker");
     const from = await openAccount(deps);
     const to = await openAccount(deps);
-    const cash = await deposit(
+    const { result: cash } = await deposit(
       { ...deps, actor: banker },
       { accountId: from.account.id, amount: 100_001, currency: "USD" },
     );

@@ -65,7 +65,7 @@ export function accessOf(method: DescMethod): Access {
   return (ACCESS as Record<string, Access>)[method.localName] ?? {};
 }
 
-/** The idempotency key of CreateTransfer: the field, or the `idempotency-key` metadata. */
+/** The idempotency key of CreateTransfer, Deposit and Withdraw: the field, or the `idempotency-key` metadata. */
 function idempotencyKey(field: string, context: HandlerContext): string | undefined {
   const metadata = context.requestHeader.get("idempotency-key") || undefined;
   const given = field || undefined;
@@ -207,25 +207,33 @@ export const simpleBank: ServiceImpl<typeof SimpleBank> = {
 
   async deposit(req, context) {
     const ids = int64Fields({ account_id: req.accountId, amount: req.amount });
-    const result = await withFieldNames({ id: "account_id" }, () =>
-      transfers.deposit(sessionContext(context), {
-        accountId: ids.account_id,
-        amount: ids.amount,
-        currency: req.currency as Currency,
-      }),
+    const key = idempotencyKey(req.idempotencyKey, context);
+    const { result, replayed } = await withFieldNames(
+      { id: "account_id", "Idempotency-Key": "idempotency_key" },
+      () =>
+        transfers.deposit(sessionContext(context), {
+          accountId: ids.account_id,
+          amount: ids.amount,
+          currency: req.currency as Currency,
+          idempotencyKey: key,
+        }),
     );
-    return transferResultFields(result);
+    return { ...transferResultFields(result), replayed };
   },
 
   async withdraw(req, context) {
     const ids = int64Fields({ account_id: req.accountId, amount: req.amount });
-    const result = await withFieldNames({ id: "account_id" }, () =>
-      transfers.withdraw(sessionContext(context), {
-        accountId: ids.account_id,
-        amount: ids.amount,
-        currency: req.currency as Currency,
-      }),
+    const key = idempotencyKey(req.idempotencyKey, context);
+    const { result, replayed } = await withFieldNames(
+      { id: "account_id", "Idempotency-Key": "idempotency_key" },
+      () =>
+        transfers.withdraw(sessionContext(context), {
+          accountId: ids.account_id,
+          amount: ids.amount,
+          currency: req.currency as Currency,
+          idempotencyKey: key,
+        }),
     );
-    return transferResultFields(result);
+    return { ...transferResultFields(result), replayed };
   },
 };

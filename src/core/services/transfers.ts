@@ -92,32 +92,52 @@ export async function transfer(
     return present(actor, await postTransfer(tx, from, to, input.amount, input.memo ?? null));
   };
 
-  return inTransaction(ctx, async (tx) => {
-    if (input.idempotencyKey === undefined) {
-      return { result: await execute(tx), replayed: false };
-    }
-    const { value, replayed } = await withIdempotencyKey(
+  return inTransaction(ctx, (tx) =>
+    withOptionalKey(
       tx,
+      actor,
+      input.idempotencyKey,
+      "transfer",
+      // Absent fields are left out, so a request without them hashes as it always did.
       {
-        owner: actor.username,
-        key: input.idempotencyKey,
-        operation: "transfer",
-        // Absent fields are left out, so a request without them hashes as it always did.
-        request: {
-          from_account_id: input.fromAccountId,
-          to_account_id: input.toAccountId,
-          to_username: input.toUsername,
-          amount: input.amount,
-          currency: input.currency,
-          memo: input.memo,
-        },
-        encode: (result: TransferResult) => result,
-        decode: reviveTransferResult,
+        from_account_id: input.fromAccountId,
+        to_account_id: input.toAccountId,
+        to_username: input.toUsername,
+        amount: input.amount,
+        currency: input.currency,
+        memo: input.memo,
       },
       () => execute(tx),
-    );
-    return { result: value, replayed };
-  });
+    ),
+  );
+}
+
+/**
+ * Runs a money movement inside its transaction: without a key as is; with one through
+ * `withIdempotencyKey`, so the key is stored in the movement's own transaction.
+ */
+async function withOptionalKey(
+  tx: Transaction,
+  actor: Actor,
+  key: string | undefined,
+  operation: string,
+  request: Record<string, unknown>,
+  execute: () => Promise<TransferResult>,
+): Promise<{ result: TransferResult; replayed: boolean }> {
+  if (key === undefined) return { result: await execute(), replayed: false };
+  const { value, replayed } = await withIdempotencyKey(
+    tx,
+    {
+      owner: actor.username,
+      key,
+      operation,
+      request,
+      encode: (result: TransferResult) => result,
+      decode: reviveTransferResult,
+    },
+    execute,
+  );
+  return { result: value, replayed };
 }
 
 type Rule = [field: string, rule: z.ZodType, value: unknown];
@@ -156,15 +176,19 @@ export interface CashInput {
   accountId: number;
   amount: number;
   currency: Currency;
+  /** Optional Idempotency-Key, with a transfer's semantics (operation and account hashed in). */
+  idempotencyKey?: string;
 }
 
+type CashResult = { result: TransferResult; replayed: boolean };
+
 /** Banker only: cash in, as a transfer from the currency's treasury to a customer account. */
-export function deposit(ctx: ActorContext, input: CashInput): Promise<TransferResult> {
+export function deposit(ctx: ActorContext, input: CashInput): Promise<CashResult> {
   return moveCash(ctx, input, "in");
 }
 
 /** Banker only: cash out, as a transfer from a customer account to the treasury (funds checked). */
-export function withdraw(ctx: ActorContext, input: CashInput): Promise<TransferResult> {
+export function withdraw(ctx: ActorContext, input: CashInput): Promise<CashResult> {
   return moveCash(ctx, input, "out");
 }
 
@@ -172,18 +196,19 @@ export function withdraw(ctx: ActorContext, input: CashInput): Promise<TransferR
  * Deposits and withdrawals: the account and its currency's treasury, locked in id order. The
  * caller's role is checked against the token first, then again against the database inside the
  * transaction (the user row locked FOR SHARE, so a concurrent role change waits for this commit):
- * money moves only on the role that holds at commit.
+ * money moves only on the role that holds at commit. With an Idempotency-Key the operation
+ * ("deposit" or "withdrawal") and the account id are part of the fingerprint.
  */
 async function moveCash(
   ctx: ActorContext,
   input: CashInput,
   direction: "in" | "out",
-): Promise<TransferResult> {
+): Promise<CashResult> {
   const { actor } = ctx;
   const action = direction === "in" ? "post deposits" : "post withdrawals";
   assertBanker(actor, action);
   validateCash(input);
-  return inTransaction(ctx, async (tx) => {
+  const execute = async (tx: Transaction) => {
     const [caller] = await tx
       .select({ role: users.role })
       .from(users)
@@ -200,7 +225,17 @@ async function moveCash(
     }
     assertFunds(account, input.amount);
     return present(actor, await postTransfer(tx, account, treasury, input.amount));
-  });
+  };
+  return inTransaction(ctx, (tx) =>
+    withOptionalKey(
+      tx,
+      actor,
+      input.idempotencyKey,
+      direction === "in" ? "deposit" : "withdrawal",
+      { account_id: input.accountId, amount: input.amount, currency: input.currency },
+      () => execute(tx),
+    ),
+  );
 }
 
 /** 404 if missing; 403 unless the caller owns either side or is a banker. */

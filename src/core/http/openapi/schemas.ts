@@ -263,6 +263,15 @@ export const IdempotencyHeaders = z.object({
     }),
 });
 
+/** The response header of a replayed 201, next to `IdempotencyHeaders`. */
+export const IdempotentReplayedHeader = {
+  "Idempotent-Replayed": {
+    description:
+      "`true` when this is the stored result of an earlier request with the same Idempotency-Key",
+    schema: { type: "string" as const, enum: ["true"] },
+  },
+};
+
 // ---- request bodies --------------------------------------------------------------------
 
 export const CreateUserBody = z

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pb/rpc_transfers.proto.
  */
 export const file_pb_rpc_transfers: GenFile = /*@__PURE__*/
-  fileDesc("ChZwYi9ycGNfdHJhbnNmZXJzLnByb3RvEgJwYiKlAQoVQ3JlYXRlVHJhbnNmZXJSZXF1ZXN0EhcKD2Zyb21fYWNjb3VudF9pZBgBIAEoAxIVCg10b19hY2NvdW50X2lkGAIgASgDEg4KBmFtb3VudBgDIAEoAxIQCghjdXJyZW5jeRgEIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSEwoLdG9fdXNlcm5hbWUYBiABKAkSDAoEbWVtbxgHIAEoCSLKAQoWQ3JlYXRlVHJhbnNmZXJSZXNwb25zZRIeCgh0cmFuc2ZlchgBIAEoCzIMLnBiLlRyYW5zZmVyEiEKDGZyb21fYWNjb3VudBgCIAEoCzILLnBiLkFjY291bnQSHwoKdG9fYWNjb3VudBgDIAEoCzILLnBiLkFjY291bnQSHQoKZnJvbV9lbnRyeRgEIAEoCzIJLnBiLkVudHJ5EhsKCHRvX2VudHJ5GAUgASgLMgkucGIuRW50cnkSEAoIcmVwbGF5ZWQYBiABKAgiIAoSR2V0VHJhbnNmZXJSZXF1ZXN0EgoKAmlkGAEgASgDIjUKE0dldFRyYW5zZmVyUmVzcG9uc2USHgoIdHJhbnNmZXIYASABKAsyDC5wYi5UcmFuc2ZlciJOChRMaXN0VHJhbnNmZXJzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgDEg8KB3BhZ2VfaWQYAiABKAUSEQoJcGFnZV9zaXplGAMgASgFIjgKFUxpc3RUcmFuc2ZlcnNSZXNwb25zZRIfCgl0cmFuc2ZlcnMYASADKAsyDC5wYi5UcmFuc2ZlciJGCg5EZXBvc2l0UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgDEg4KBmFtb3VudBgCIAEoAxIQCghjdXJyZW5jeRgDIAEoCSKxAQoPRGVwb3NpdFJlc3BvbnNlEh4KCHRyYW5zZmVyGAEgASgLMgwucGIuVHJhbnNmZXISIQoMZnJvbV9hY2NvdW50GAIgASgLMgsucGIuQWNjb3VudBIfCgp0b19hY2NvdW50GAMgASgLMgsucGIuQWNjb3VudBIdCgpmcm9tX2VudHJ5GAQgASgLMgkucGIuRW50cnkSGwoIdG9fZW50cnkYBSABKAsyCS5wYi5FbnRyeSJHCg9XaXRoZHJhd1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoAxIOCgZhbW91bnQYAiABKAMSEAoIY3VycmVuY3kYAyABKAkisgEKEFdpdGhkcmF3UmVzcG9uc2USHgoIdHJhbnNmZXIYASABKAsyDC5wYi5UcmFuc2ZlchIhCgxmcm9tX2FjY291bnQYAiABKAsyCy5wYi5BY2NvdW50Eh8KCnRvX2FjY291bnQYAyABKAsyCy5wYi5BY2NvdW50Eh0KCmZyb21fZW50cnkYBCABKAsyCS5wYi5FbnRyeRIbCgh0b19lbnRyeRgFIAEoCzIJLnBiLkVudHJ5YgZwcm90bzM", [file_pb_account]);
+  fileDesc("ChZwYi9ycGNfdHJhbnNmZXJzLnByb3RvEgJwYiKlAQoVQ3JlYXRlVHJhbnNmZXJSZXF1ZXN0EhcKD2Zyb21fYWNjb3VudF9pZBgBIAEoAxIVCg10b19hY2NvdW50X2lkGAIgASgDEg4KBmFtb3VudBgDIAEoAxIQCghjdXJyZW5jeRgEIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSEwoLdG9fdXNlcm5hbWUYBiABKAkSDAoEbWVtbxgHIAEoCSLKAQoWQ3JlYXRlVHJhbnNmZXJSZXNwb25zZRIeCgh0cmFuc2ZlchgBIAEoCzIMLnBiLlRyYW5zZmVyEiEKDGZyb21fYWNjb3VudBgCIAEoCzILLnBiLkFjY291bnQSHwoKdG9fYWNjb3VudBgDIAEoCzILLnBiLkFjY291bnQSHQoKZnJvbV9lbnRyeRgEIAEoCzIJLnBiLkVudHJ5EhsKCHRvX2VudHJ5GAUgASgLMgkucGIuRW50cnkSEAoIcmVwbGF5ZWQYBiABKAgiIAoSR2V0VHJhbnNmZXJSZXF1ZXN0EgoKAmlkGAEgASgDIjUKE0dldFRyYW5zZmVyUmVzcG9uc2USHgoIdHJhbnNmZXIYASABKAsyDC5wYi5UcmFuc2ZlciJOChRMaXN0VHJhbnNmZXJzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgDEg8KB3BhZ2VfaWQYAiABKAUSEQoJcGFnZV9zaXplGAMgASgFIjgKFUxpc3RUcmFuc2ZlcnNSZXNwb25zZRIfCgl0cmFuc2ZlcnMYASADKAsyDC5wYi5UcmFuc2ZlciJfCg5EZXBvc2l0UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgDEg4KBmFtb3VudBgCIAEoAxIQCghjdXJyZW5jeRgDIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkiwwEKD0RlcG9zaXRSZXNwb25zZRIeCgh0cmFuc2ZlchgBIAEoCzIMLnBiLlRyYW5zZmVyEiEKDGZyb21fYWNjb3VudBgCIAEoCzILLnBiLkFjY291bnQSHwoKdG9fYWNjb3VudBgDIAEoCzILLnBiLkFjY291bnQSHQoKZnJvbV9lbnRyeRgEIAEoCzIJLnBiLkVudHJ5EhsKCHRvX2VudHJ5GAUgASgLMgkucGIuRW50cnkSEAoIcmVwbGF5ZWQYBiABKAgiYAoPV2l0aGRyYXdSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAMSDgoGYW1vdW50GAIgASgDEhAKCGN1cnJlbmN5GAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCSLEAQoQV2l0aGRyYXdSZXNwb25zZRIeCgh0cmFuc2ZlchgBIAEoCzIMLnBiLlRyYW5zZmVyEiEKDGZyb21fYWNjb3VudBgCIAEoCzILLnBiLkFjY291bnQSHwoKdG9fYWNjb3VudBgDIAEoCzILLnBiLkFjY291bnQSHQoKZnJvbV9lbnRyeRgEIAEoCzIJLnBiLkVudHJ5EhsKCHRvX2VudHJ5GAUgASgLMgkucGIuRW50cnkSEAoIcmVwbGF5ZWQYBiABKAhiBnByb3RvMw", [file_pb_account]);
 
 /**
  * @generated from message pb.CreateTransferRequest
@@ -215,6 +215,14 @@ export type DepositRequest = Message<"pb.DepositRequest"> & {
    * @generated from field: string currency = 3;
    */
   currency: string;
+
+  /**
+   * As CreateTransferRequest's: retries with the same key and request replay the first
+   * result. Also accepted as the `idempotency-key` metadata.
+   *
+   * @generated from field: string idempotency_key = 4;
+   */
+  idempotencyKey: string;
 };
 
 /**
@@ -252,6 +260,13 @@ export type DepositResponse = Message<"pb.DepositResponse"> & {
    * @generated from field: pb.Entry to_entry = 5;
    */
   toEntry?: Entry | undefined;
+
+  /**
+   * True when this is the stored result of an earlier request with the same key.
+   *
+   * @generated from field: bool replayed = 6;
+   */
+  replayed: boolean;
 };
 
 /**
@@ -281,6 +296,14 @@ export type WithdrawRequest = Message<"pb.WithdrawRequest"> & {
    * @generated from field: string currency = 3;
    */
   currency: string;
+
+  /**
+   * As CreateTransferRequest's: retries with the same key and request replay the first
+   * result. Also accepted as the `idempotency-key` metadata.
+   *
+   * @generated from field: string idempotency_key = 4;
+   */
+  idempotencyKey: string;
 };
 
 /**
@@ -318,6 +341,13 @@ export type WithdrawResponse = Message<"pb.WithdrawResponse"> & {
    * @generated from field: pb.Entry to_entry = 5;
    */
   toEntry?: Entry | undefined;
+
+  /**
+   * True when this is the stored result of an earlier request with the same key.
+   *
+   * @generated from field: bool replayed = 6;
+   */
+  replayed: boolean;
 };
 
 /**

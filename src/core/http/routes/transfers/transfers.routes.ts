@@ -3,6 +3,7 @@ import { requireAuth, requireAuthFor } from "../../middleware/require-auth.ts";
 import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
 import {
   IdempotencyHeaders,
+  IdempotentReplayedHeader,
   ListTransfersQuery,
   TransferBody,
   TransferIdParams,
@@ -37,13 +38,7 @@ export const createTransfer = createRoute({
   responses: {
     201: {
       ...json(TransferResultSchema, "The transfer, both accounts after it, and both entries"),
-      headers: {
-        "Idempotent-Replayed": {
-          description:
-            "`true` when this is the stored result of an earlier request with the same Idempotency-Key",
-          schema: { type: "string" as const, enum: ["true"] },
-        },
-      },
+      headers: IdempotentReplayedHeader,
     },
     ...problems(...BODY_PROBLEMS, ...AUTH_PROBLEMS, 403, 404, 409, 422, 429),
   },
