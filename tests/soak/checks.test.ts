@@ -69,6 +69,8 @@ describe("checkLedger", () => {
     });
     const deposits: DepositRecord[] = [
       {
+        key: "deposit-1",
+
         accountId: from.account.id,
         amount: 100_001,
         answers: ["201"],
@@ -102,7 +104,10 @@ describe("checkLedger", () => {
         record("key-2", 700, []),
         record("key-3", 900, [sneaky.result.transfer.id + 1000]),
       ],
-      [...deposits, { accountId: to.account.id, amount: 100_002, answers: ["503", "503"] }],
+      [
+        ...deposits,
+        { key: "deposit-2", accountId: to.account.id, amount: 100_002, answers: ["503", "503"] },
+      ],
     );
     expect(kinds(caught)).toEqual([
       "a 201 transfer is missing",
@@ -121,7 +126,10 @@ describe("checkLedger", () => {
         record("key-1", 500, [paid.result.transfer.id]),
         record("key-2", 700, [sneaky.result.transfer.id]),
       ],
-      [...deposits, { accountId: to.account.id, amount: 100_002, answers: ["network"] }],
+      [
+        ...deposits,
+        { key: "deposit-3", accountId: to.account.id, amount: 100_002, answers: ["network"] },
+      ],
     );
     expect(kinds(lost)).toEqual([]);
 

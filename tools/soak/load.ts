@@ -50,6 +50,8 @@ export interface TransferRecord {
 }
 
 export interface DepositRecord {
+  /** The Idempotency-Key every attempt of this deposit carries. */
+  key: string;
   accountId: number;
   amount: number;
   answers: string[];
@@ -307,27 +309,28 @@ async function deposit(state: LoadState, banker: Customer): Promise<void> {
   depositSequence += 1;
   // Unique amounts: each deposit in the database is matched to exactly one attempt.
   const record: DepositRecord = {
+    key: crypto.randomUUID(),
     accountId: to.accountId,
     amount: 100_000 + depositSequence,
     answers: [],
   };
   state.deposits.push(record);
-  // No Idempotency-Key on deposits: a lost answer is not retried (it may have been paid).
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const outcome = await state.recorder.call(
-      "deposit",
-      pick(state.targets),
-      "POST",
-      `/accounts/${record.accountId}/deposits`,
-      { token: banker.token, body: { amount: record.amount, currency: "USD" }, expect: [201] },
-    );
-    record.answers.push(answerOf(outcome));
-    if (outcome.kind === "reply" && outcome.status === 201) {
-      record.transferId = Number((outcome.body.transfer as { id?: unknown } | undefined)?.id);
-      return;
-    }
-    if (outcome.kind !== "reply" || outcome.status !== 503) return;
-    await Bun.sleep(backoff(outcome, attempt));
+  // One Idempotency-Key for every attempt: a retry after a 503 or a lost answer (the first may
+  // have committed) replays that deposit instead of paying it again.
+  const { outcome, answers } = await untilDefinitive(
+    state,
+    (target) =>
+      state.recorder.call("deposit", target, "POST", `/accounts/${record.accountId}/deposits`, {
+        token: banker.token,
+        body: { amount: record.amount, currency: "USD" },
+        headers: { "Idempotency-Key": record.key },
+        expect: [201, 409],
+      }),
+    [409],
+  );
+  record.answers.push(...answers);
+  if (outcome.kind === "reply" && outcome.status === 201) {
+    record.transferId = Number((outcome.body.transfer as { id?: unknown } | undefined)?.id);
   }
 }
 
