@@ -197,6 +197,13 @@ describe.each(TARGETS)("on the HTTP port of %s", (_target, baseUrl) => {
         paid.transfer?.id ?? -1n,
       ]);
       expect(listed.transfers.map((t) => t.memo)).toEqual([undefined, "Lunch"]);
+      // No account_id: the caller's history across their accounts, newest first.
+      const history = await client.listTransfers({ order: "desc", limit: 2 }, read);
+      expect(history.transfers.map((t) => t.id)).toEqual([
+        paid.transfer?.id ?? -1n,
+        first.transfer?.id ?? -1n,
+      ]);
+      expect(history.hasMore).toBe(true);
       const withdrawal = await client.withdraw(
         { accountId: b.id, amount: 500n, currency: "USD" },
         bearer(bankerIn.accessToken),

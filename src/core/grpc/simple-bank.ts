@@ -196,13 +196,14 @@ export const simpleBank: ServiceImpl<typeof SimpleBank> = {
 
   async listTransfers(req, context) {
     const { account_id } = int64Fields({ account_id: req.accountId });
-    const found = await withFieldNames({ id: "account_id" }, () =>
+    const query = listQueryOf(req);
+    const listed = await withFieldNames({ id: "account_id" }, () =>
       transfers.listTransfers(sessionContext(context), {
-        accountId: account_id,
-        page: pageOf(req),
+        accountId: account_id === 0 ? undefined : account_id,
+        ...query,
       }),
     );
-    return { transfers: found.map(transferMessage) };
+    return { transfers: listed.items.map(transferMessage), hasMore: listed.hasMore };
   },
 
   async deposit(req, context) {

@@ -232,12 +232,14 @@ export const ListAccountsQuery = PageQuery.extend({
   }),
 });
 
-export const ListTransfersQuery = PageQuery.extend({
+export const ListTransfersQuery = ListQueryParams.extend({
   account_id: urlInteger({
     min: 1,
     max: MAX_ID,
-    description: "Transfers with this account on either side",
-  }).openapi({ param: { name: "account_id", in: "query" }, example: 42 }),
+    description: "Transfers with this account on either side (default: any of your accounts)",
+  })
+    .optional()
+    .openapi({ param: { name: "account_id", in: "query" }, example: 42 }),
 });
 
 export const VerifyEmailQuery = z.object({
