@@ -27,6 +27,7 @@ import {
   MIN_PASSWORD_BYTES,
   passwordRule,
   secretCodeRule,
+  sessionIdRule,
   usernameRule,
 } from "../../domain/users.ts";
 
@@ -378,6 +379,29 @@ export const LoginResultSchema = z
     user: UserSchema,
   })
   .openapi("LoginResult");
+
+export const SessionIdParams = z.object({
+  session_id: documentable(sessionIdRule).openapi({
+    param: { name: "session_id", in: "path" },
+    format: "uuid",
+    description: "From GET /users/me/sessions",
+    example: "5b0e3f7a-7d7c-4a51-9b8e-3c1f2a6d9e10",
+  }),
+});
+
+export const SessionSchema = z
+  .object({
+    session_id: z.string().uuid(),
+    user_agent: z.string().openapi({ example: "Mozilla/5.0 (X11; Linux x86_64)" }),
+    client_ip: z.string().openapi({ example: "203.0.113.7" }),
+    created_at: Timestamp,
+    renewed_at: Timestamp.nullable().openapi({
+      description: "The last renewal of its tokens; null before the first",
+    }),
+    expires_at: Timestamp,
+    current: z.boolean().openapi({ description: "The session of the token asking" }),
+  })
+  .openapi("Session");
 
 export const ResendVerificationResultSchema = z
   .object({
