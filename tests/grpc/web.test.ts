@@ -243,6 +243,25 @@ describe.each(TARGETS)("on the HTTP port of %s", (_target, baseUrl) => {
       expect(link.code).toBe(Code.FailedPrecondition);
       expect(link.findDetails(ErrorInfoSchema)[0]?.reason).toBe("verification_failed");
 
+      // Sessions: list them, end another one; its access token is refused at once.
+      const second = await logIn(alice);
+      const { sessions } = await client.listSessions({}, bearer(aliceIn.accessToken));
+      const current = sessions.find((x) => x.sessionId === aliceIn.sessionId);
+      expect(current?.current).toBe(true);
+      expect(current?.renewedAt).toBeUndefined();
+      expect(sessions.find((x) => x.sessionId === second.sessionId)?.current).toBe(false);
+      await client.endSession({ sessionId: second.sessionId }, bearer(aliceIn.accessToken));
+      const ended = await failure(client.getAccount({ id: a.id }, bearer(second.accessToken)));
+      expect(ended.code).toBe(Code.Unauthenticated);
+      const again = await failure(
+        client.endSession({ sessionId: second.sessionId }, bearer(aliceIn.accessToken)),
+      );
+      expect(again.code).toBe(Code.NotFound);
+      const badId = await failure(
+        client.endSession({ sessionId: "nope" }, bearer(aliceIn.accessToken)),
+      );
+      expect(badId.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field).toBe("session_id");
+
       // Last, the session: a profile change, a renewal, a logout.
       const updated = await client.updateUser(
         { username: alice.username, fullName: "Alice Web" },
