@@ -75,7 +75,7 @@ export const listSessions = createRoute({
   middleware: requireAuth,
   responses: {
     200: json(z.array(SessionSchema), "Your active sessions"),
-    ...problems(...AUTH_PROBLEMS),
+    ...problems(400, ...AUTH_PROBLEMS),
   },
 });
 
