@@ -532,7 +532,7 @@ describe("reflection and health", () => {
     ]);
     const methods = await bufCurl([...flags, "--list-methods", base]);
     const bankMethods = methods.stdout.split("\n").filter((m) => m.startsWith("pb.SimpleBank/"));
-    expect(bankMethods).toHaveLength(15);
+    expect(bankMethods).toHaveLength(17);
 
     for (const protocol of ["grpc-v1", "grpc-v1alpha"]) {
       const login = await bufCurl([

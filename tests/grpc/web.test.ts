@@ -197,6 +197,13 @@ describe.each(TARGETS)("on the HTTP port of %s", (_target, baseUrl) => {
         paid.transfer?.id ?? -1n,
       ]);
       expect(listed.transfers.map((t) => t.memo)).toEqual([undefined, "Lunch"]);
+      // No account_id: the caller's history across their accounts, newest first.
+      const history = await client.listTransfers({ order: "desc", limit: 2 }, read);
+      expect(history.transfers.map((t) => t.id)).toEqual([
+        paid.transfer?.id ?? -1n,
+        first.transfer?.id ?? -1n,
+      ]);
+      expect(history.hasMore).toBe(true);
       const withdrawal = await client.withdraw(
         { accountId: b.id, amount: 500n, currency: "USD" },
         bearer(bankerIn.accessToken),
@@ -235,6 +242,25 @@ describe.each(TARGETS)("on the HTTP port of %s", (_target, baseUrl) => {
       const link = await failure(client.verifyEmail({ emailId: 1n, secretCode: "x".repeat(32) }));
       expect(link.code).toBe(Code.FailedPrecondition);
       expect(link.findDetails(ErrorInfoSchema)[0]?.reason).toBe("verification_failed");
+
+      // Sessions: list them, end another one; its access token is refused at once.
+      const second = await logIn(alice);
+      const { sessions } = await client.listSessions({}, bearer(aliceIn.accessToken));
+      const current = sessions.find((x) => x.sessionId === aliceIn.sessionId);
+      expect(current?.current).toBe(true);
+      expect(current?.renewedAt).toBeUndefined();
+      expect(sessions.find((x) => x.sessionId === second.sessionId)?.current).toBe(false);
+      await client.endSession({ sessionId: second.sessionId }, bearer(aliceIn.accessToken));
+      const ended = await failure(client.getAccount({ id: a.id }, bearer(second.accessToken)));
+      expect(ended.code).toBe(Code.Unauthenticated);
+      const again = await failure(
+        client.endSession({ sessionId: second.sessionId }, bearer(aliceIn.accessToken)),
+      );
+      expect(again.code).toBe(Code.NotFound);
+      const badId = await failure(
+        client.endSession({ sessionId: "nope" }, bearer(aliceIn.accessToken)),
+      );
+      expect(badId.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field).toBe("session_id");
 
       // Last, the session: a profile change, a renewal, a logout.
       const updated = await client.updateUser(

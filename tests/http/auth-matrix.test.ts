@@ -50,7 +50,7 @@ async function renewTokens(refreshToken: string) {
 }
 
 interface ProtectedRoute {
-  method: "GET" | "POST" | "PATCH";
+  method: "GET" | "POST" | "PATCH" | "DELETE";
   /** As documented in /openapi.json. */
   path: string;
   /** A valid request for the world's subject: path filled in, body and query included. */
@@ -90,6 +90,19 @@ const PROTECTED_ROUTES: ProtectedRoute[] = [
     request: () => ({ path: "/users/logout" }),
     success: 204,
     endsSession: true,
+  },
+  {
+    method: "GET",
+    path: "/users/me/sessions",
+    request: () => ({ path: "/users/me/sessions" }),
+    success: 200,
+  },
+  {
+    // A session nobody has: a valid token gets past authentication to the 404.
+    method: "DELETE",
+    path: "/users/me/sessions/{session_id}",
+    request: () => ({ path: "/users/me/sessions/5b0e3f7a-7d7c-4a51-9b8e-3c1f2a6d9e10" }),
+    success: 404,
   },
   {
     method: "POST",

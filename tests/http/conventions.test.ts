@@ -478,10 +478,10 @@ describe("unknown query parameters, like unknown body fields: 400 naming them", 
     ["GET", "/accounts/{account}?expand=entries", ["expand"]],
     [
       "GET",
-      "/accounts/{account}/entries?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
-      ["from", "to"],
+      "/accounts/{account}/entries?since=2026-01-01T00:00:00Z&until=2026-02-01T00:00:00Z",
+      ["since", "until"],
     ],
-    ["GET", "/transfers?account_id={account}&limit=5", ["limit"]],
+    ["GET", "/transfers?account_id={account}&cursor=5", ["cursor"]],
     ["GET", "/transfers/1?x=1", ["x"]],
     [
       "GET",

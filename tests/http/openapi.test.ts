@@ -398,7 +398,7 @@ describe("problem codes", () => {
     }
   });
 
-  test("parameters: ids have integer examples; no username is pre-filled (example or default)", () => {
+  test("parameters: ids (but session ids) have integer examples; no username is pre-filled (example or default)", () => {
     // Usernames the document's bodies use as examples, and the system user.
     const names = new Set(["alice", "bob", "bank"]);
     const exampleValues = (parameter: Parameter) => [
@@ -412,6 +412,12 @@ describe("problem codes", () => {
       const wrong: string[] = [];
       for (const parameter of operation.parameters ?? []) {
         const values = exampleValues(parameter);
+        // Sessions are the one kind of id that is a UUID (contract, "Conventions").
+        if (parameter.name === "session_id") {
+          if ((parameter.schema as { format?: string } | undefined)?.format !== "uuid")
+            wrong.push("session_id is not a uuid");
+          continue;
+        }
         const isId = /(^|_)id$|Id$/.test(parameter.name);
         if (isId) {
           ids += 1;

@@ -88,6 +88,23 @@ describe.skipIf(!rest)("on every instance (two instances, one Redis, one databas
     expect((await me(b, user.accessToken)).status).toBe(200);
   });
 
+  test("ending another session on A (DELETE /users/me/sessions/{id}): B rejects it at once", async () => {
+    const user = await signUp();
+    const [mine, other] = [await loginOn(a, user), await loginOn(b, user)];
+    expect((await me(b, other.access_token)).status).toBe(200);
+    const ended = await a.request("DELETE", `/users/me/sessions/${other.session_id}`, {
+      token: mine.access_token,
+    });
+    expect(ended.status).toBe(204);
+    await expectRejectedWithinASecond(b, other.access_token);
+    const renew = await b.request("POST", "/tokens/renew_access", {
+      body: { refresh_token: other.refresh_token },
+    });
+    expectProblem(renew, 401, "unauthenticated");
+    // The session that ended it goes on, on both.
+    expect((await me(b, mine.access_token)).status).toBe(200);
+  });
+
   test("password change on A: the user's other sessions are rejected on B; the changing one is not", async () => {
     const user = await signUp();
     const changing = await loginOn(a, user);

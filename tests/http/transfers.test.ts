@@ -781,13 +781,81 @@ describe("GET /transfers?account_id= (TestListTransfer)", () => {
     expectProblem(await list(`?account_id=${UNKNOWN_ID}`), 404, "not_found");
   });
 
-  test("missing or bad account_id, bad pages: 400 naming the field", async () => {
-    expectInvalid(await list(""), "account_id");
+  test("bad account_id, bad pages: 400 naming the field", async () => {
     for (const id of ["0", "-1", "abc", "1.5", "", "99999999999999999999"]) {
       expectInvalid(await list(`?account_id=${id}`), "account_id");
     }
     expectInvalid(await list(`?account_id=${a1.account.id}&page_id=0`), "page_id");
     expectInvalid(await list(`?account_id=${a1.account.id}&page_size=101`), "page_size");
-    expectInvalid(await list("?page_size=0"), "account_id", "page_size");
+    expectInvalid(await list("?page_size=0"), "page_size");
+    expectInvalid(await list("?account_id=x&limit=0&order=up"), "account_id", "limit", "order");
+  });
+});
+
+describe("GET /transfers without account_id: the caller's history", () => {
+  let me: TestUser;
+  let usd: AccountJson;
+  let eur: AccountJson;
+  let mine: TransferJson[];
+  beforeAll(async () => {
+    me = await signUp();
+    usd = (await customer("USD", 500, me)).account;
+    eur = (await customer("EUR", 500, me)).account;
+    const friend = await customer("USD", 500);
+    const other = await customer("EUR", 0);
+    const moves: [Customer["user"], number, number, number, string][] = [
+      [me, usd.id, friend.account.id, 10, "USD"],
+      [friend.user, friend.account.id, usd.id, 20, "USD"],
+      [me, eur.id, other.account.id, 30, "EUR"],
+    ];
+    for (const [who, from, to, amount, currency] of moves) {
+      const res = await post(transferBody(from, to, amount, currency), who.accessToken);
+      if (res.status !== 201) throw new Error(JSON.stringify(res.body));
+    }
+    // Someone else's transfer, between others: never in my history.
+    const stranger = await customer("USD", 100);
+    await post(transferBody(stranger.account.id, friend.account.id, 5), stranger.user.accessToken);
+    const res = await call<TransferJson[]>("GET", "/transfers?page_size=100", {
+      token: me.accessToken,
+    });
+    expect(res.status).toBe(200);
+    mine = res.body;
+  });
+
+  test("every transfer touching any of my accounts, funding deposits included, by id", () => {
+    expect(mine.map((t) => t.amount)).toEqual([500, 500, 10, 20, 30]);
+    for (const t of mine) {
+      expect(
+        [usd.id, eur.id].some((id) => id === t.from_account_id || id === t.to_account_id),
+      ).toBe(true);
+    }
+  });
+
+  test("order=desc, from/to, and cursor pagination with its Link", async () => {
+    const get = (query: string) =>
+      call<TransferJson[]>("GET", `/transfers${query}`, { token: me.accessToken });
+    expect((await get("?order=desc&limit=100")).body).toEqual([...mine].reverse());
+    const third = mine[2];
+    if (!third) throw new Error("no transfers");
+    const since = encodeURIComponent(third.created_at);
+    expect((await get(`?from=${since}&limit=100`)).body.map((t) => t.id)).toEqual(
+      mine.filter((t) => t.created_at >= third.created_at).map((t) => t.id),
+    );
+    const first = await get("?limit=2");
+    expect(first.body).toEqual(mine.slice(0, 2));
+    expect(first.headers.get("Link")).toBe(
+      `</transfers?limit=2&starting_after=${mine[1]?.id}>; rel="next"`,
+    );
+    const last = await get(`?limit=3&starting_after=${mine[1]?.id}`);
+    expect(last.body).toEqual(mine.slice(2));
+    expect(last.headers.get("Link")).toBeNull();
+  });
+
+  test("a user without accounts: []; no token: 401", async () => {
+    const nobody = await signUp();
+    const res = await call<TransferJson[]>("GET", "/transfers", { token: nobody.accessToken });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual([]);
+    expectProblem(await call("GET", "/transfers"), 401, "unauthenticated");
   });
 });

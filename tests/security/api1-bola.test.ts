@@ -110,6 +110,9 @@ function foreignValues(path: string, parameter: string): string[] | "public" {
   if (parameter === "username" && path.startsWith("/users/")) {
     return [world.victim.username, "bank"];
   }
+  // /users/me/sessions/{session_id}: only ever the caller's own; another's is 404 by contract
+  // (not 403: nothing says it exists), probed in its own test below.
+  if (parameter === "session_id" && path.startsWith("/users/me/sessions/")) return "public";
   // /problems/{code}: the public catalogue of error codes, not anyone's object.
   if (parameter === "code" && path.startsWith("/problems/")) return "public";
   throw new Error(`no API1 case for {${parameter}} in ${path}: add one to foreignValues()`);
@@ -137,6 +140,20 @@ function expectForbidden(reply: Reply, what: string): void {
   expect(text).not.toContain(world.victim.email);
   expect(text).not.toContain('"balance"');
 }
+
+describe("API1: sessions are only ever the caller's own", () => {
+  test("ending another user's session: 404 not_found, and it goes on working", async () => {
+    const reply = await call("DELETE", `/users/me/sessions/${world.victim.sessionId}`, {
+      token: world.attacker.accessToken,
+    });
+    expectProblem(reply, 404, "not_found");
+    expect((await call("GET", "/users/me", { token: world.victim.accessToken })).status).toBe(200);
+    const listed = await call<{ session_id: string }[]>("GET", "/users/me/sessions", {
+      token: world.attacker.accessToken,
+    });
+    expect(listed.body.map((s) => s.session_id)).not.toContain(world.victim.sessionId);
+  });
+});
 
 describe("API1: every operation with an object id in its path", () => {
   test("another customer's and the treasury's ids: 403 forbidden, nothing changed", async () => {

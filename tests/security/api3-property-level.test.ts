@@ -183,6 +183,19 @@ const STEPS: Record<string, Step> = {
       }),
     ];
   },
+  "GET /users/me/sessions": async (w) => [
+    await call("GET", "/users/me/sessions", { token: w.alice.accessToken }),
+  ],
+  "DELETE /users/me/sessions/{session_id}": async (w) => {
+    const session = await call<{ session_id: string }>("POST", "/users/login", {
+      body: { username: w.bob.username, password: w.bob.password },
+    });
+    return [
+      await call("DELETE", `/users/me/sessions/${session.body.session_id}`, {
+        token: w.bob.accessToken,
+      }),
+    ];
+  },
   "POST /users/logout": async (w) => {
     const session = await call<{ access_token: string }>("POST", "/users/login", {
       body: { username: w.bob.username, password: w.bob.password },

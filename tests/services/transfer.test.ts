@@ -3,7 +3,8 @@ import { eq, or } from "drizzle-orm";
 import { entries, transfers } from "../../src/core/db/schema.ts";
 import type { DomainError } from "../../src/core/domain/errors.ts";
 import type { Account, Actor } from "../../src/core/domain/types.ts";
-import { getTransfer, listTransfers, transfer } from "../../src/core/services/transfers.ts";
+import * as transfers_ from "../../src/core/services/transfers.ts";
+import { getTransfer, transfer } from "../../src/core/services/transfers.ts";
 import type { TestContext } from "../support/database.ts";
 import { testDatabase } from "../support/database.ts";
 import {
@@ -15,6 +16,14 @@ import {
   openAccount,
   treasuryAccount,
 } from "../support/fixtures.ts";
+
+/** The original's ListTransfers (page pagination): the page's transfers. */
+async function listTransfers(
+  ctx: Parameters<typeof transfers_.listTransfers>[0],
+  input: { accountId: number; page?: { pageId: number; pageSize: number } },
+) {
+  return (await transfers_.listTransfers(ctx, { accountId: input.accountId, ...input.page })).items;
+}
 
 let deps: TestContext;
 beforeAll(async () => {

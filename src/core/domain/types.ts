@@ -102,3 +102,16 @@ export interface LoginResult extends TokenPair {
   sessionId: string;
   user: User;
 }
+
+/** One of a user's active sessions, as its owner sees it. */
+export interface SessionInfo {
+  sessionId: string;
+  userAgent: string;
+  clientIp: string;
+  createdAt: Date;
+  /** The last renewal of its tokens; null before the first. */
+  renewedAt: Date | null;
+  expiresAt: Date;
+  /** The session of the token asking. */
+  current: boolean;
+}

@@ -51,3 +51,6 @@ export const emailRule = z
 export const secretCodeRule = z
   .string({ error: expected("a string") })
   .regex(/^[A-Za-z0-9_-]{16,128}$/, { error: "is not a valid verification code" });
+
+/** A session id (contract, "Conventions": sessions are UUIDs). */
+export const sessionIdRule = z.uuid({ error: "must be a session id (a UUID)" });

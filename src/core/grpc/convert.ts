@@ -6,6 +6,7 @@ import type {
   AccountView,
   Entry,
   Page,
+  SessionInfo,
   StatementEntry,
   TokenPair,
   Transfer,
@@ -13,6 +14,7 @@ import type {
   User,
 } from "../domain/types.ts";
 import type { AccountSchema, EntrySchema, TransferSchema } from "./gen/pb/account_pb.ts";
+import type { SessionSchema } from "./gen/pb/rpc_users_pb.ts";
 import type { UserSchema } from "./gen/pb/user_pb.ts";
 
 /**
@@ -161,6 +163,18 @@ export function transferResultFields(result: TransferResult) {
     toAccount: accountMessage(result.toAccount),
     fromEntry: entryMessage(result.fromEntry),
     toEntry: entryMessage(result.toEntry),
+  };
+}
+
+export function sessionMessage(session: SessionInfo): MessageInitShape<typeof SessionSchema> {
+  return {
+    sessionId: session.sessionId,
+    userAgent: session.userAgent,
+    clientIp: session.clientIp,
+    createdAt: timestamp(session.createdAt),
+    ...(session.renewedAt === null ? {} : { renewedAt: timestamp(session.renewedAt) }),
+    expiresAt: timestamp(session.expiresAt),
+    current: session.current,
   };
 }
 

@@ -13,6 +13,7 @@ import {
   int64Fields,
   listQueryOf,
   pageOf,
+  sessionMessage,
   statementEntryMessage,
   tokenPairFields,
   transferMessage,
@@ -57,6 +58,8 @@ const ACCESS = {
   listTransfers: {},
   deposit: {},
   withdraw: {},
+  listSessions: {},
+  endSession: {},
 } as const satisfies Record<keyof typeof SimpleBank.method, Access>;
 
 /** The access rule of any method the routers serve (health and reflection are public). */
@@ -196,13 +199,24 @@ export const simpleBank: ServiceImpl<typeof SimpleBank> = {
 
   async listTransfers(req, context) {
     const { account_id } = int64Fields({ account_id: req.accountId });
-    const found = await withFieldNames({ id: "account_id" }, () =>
+    const query = listQueryOf(req);
+    const listed = await withFieldNames({ id: "account_id" }, () =>
       transfers.listTransfers(sessionContext(context), {
-        accountId: account_id,
-        page: pageOf(req),
+        accountId: account_id === 0 ? undefined : account_id,
+        ...query,
       }),
     );
-    return { transfers: found.map(transferMessage) };
+    return { transfers: listed.items.map(transferMessage), hasMore: listed.hasMore };
+  },
+
+  async listSessions(_req, context) {
+    const found = await sessions.listSessions(sessionContext(context));
+    return { sessions: found.map(sessionMessage) };
+  },
+
+  async endSession(req, context) {
+    await sessions.endSession(sessionContext(context), req.sessionId);
+    return {};
   },
 
   async deposit(req, context) {

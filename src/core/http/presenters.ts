@@ -4,6 +4,7 @@ import type {
   AccountView,
   Entry,
   LoginResult,
+  SessionInfo,
   StatementEntry,
   TokenPair,
   Transfer,
@@ -117,6 +118,18 @@ export function transferResultJson(result: TransferResult) {
     to_account: accountViewJson(result.toAccount),
     from_entry: entryJson(result.fromEntry),
     to_entry: entryJson(result.toEntry),
+  };
+}
+
+export function sessionJson(session: SessionInfo) {
+  return {
+    session_id: session.sessionId,
+    user_agent: session.userAgent,
+    client_ip: session.clientIp,
+    created_at: timestamp(session.createdAt),
+    renewed_at: session.renewedAt === null ? null : timestamp(session.renewedAt),
+    expires_at: timestamp(session.expiresAt),
+    current: session.current,
   };
 }
 

@@ -1,17 +1,18 @@
 import { createHash, randomUUID } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
 import type { PasswordHasher } from "../auth/password-hasher.ts";
 import { TokenError, type TokenPayload } from "../auth/token-maker.ts";
 import { sessions, users } from "../db/schema.ts";
-import { UnauthenticatedError } from "../domain/errors.ts";
+import { NotFoundError, UnauthenticatedError } from "../domain/errors.ts";
 import type {
   AuthenticatedActor,
   ClientInfo,
   LoginResult,
   Role,
+  SessionInfo,
   TokenPair,
 } from "../domain/types.ts";
-import { passwordRule, usernameRule } from "../domain/users.ts";
+import { passwordRule, sessionIdRule, usernameRule } from "../domain/users.ts";
 import { inTransaction, type ServiceContext, type SessionContext } from "./context.ts";
 import { isSystemUser } from "./policy.ts";
 import { assertAllowed, type LimitedOperation, OPERATION_LIMITS } from "./rate-limits.ts";
@@ -202,6 +203,53 @@ export async function renewAccessToken(
     });
   }
   return outcome.pair;
+}
+
+/** The caller's active sessions (not ended, not expired), oldest first. */
+export async function listSessions(ctx: SessionContext): Promise<SessionInfo[]> {
+  const rows = await ctx.db
+    .select()
+    .from(sessions)
+    .where(
+      and(
+        eq(sessions.username, ctx.actor.username),
+        eq(sessions.isBlocked, false),
+        gt(sessions.expiresAt, ctx.clock.now()),
+      ),
+    )
+    .orderBy(asc(sessions.createdAt), asc(sessions.id));
+  return rows.map((row) => ({
+    sessionId: row.id,
+    userAgent: row.userAgent,
+    clientIp: row.clientIp,
+    createdAt: row.createdAt,
+    renewedAt: row.rotatedAt,
+    expiresAt: row.expiresAt,
+    current: row.id === ctx.actor.sessionId,
+  }));
+}
+
+/**
+ * Ends one of the caller's active sessions, like a logout of it: its refresh token stops and
+ * its access tokens are rejected at once on every instance. 404 for a session that is not the
+ * caller's or not active (never says which).
+ */
+export async function endSession(ctx: SessionContext, sessionId: string): Promise<void> {
+  assertValid([["session_id", sessionIdRule, sessionId]]);
+  const ended = await ctx.db
+    .update(sessions)
+    .set({ isBlocked: true })
+    .where(
+      and(
+        eq(sessions.id, sessionId),
+        eq(sessions.username, ctx.actor.username),
+        eq(sessions.isBlocked, false),
+        gt(sessions.expiresAt, ctx.clock.now()),
+      ),
+    )
+    .returning({ id: sessions.id });
+  if (ended.length === 0) throw new NotFoundError("session");
+  await ctx.revocations.revokeSessions([sessionId]);
 }
 
 /** Ends the caller's session: its refresh token and access tokens stop working everywhere. */

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, or } from "drizzle-orm";
+import { and, eq, inArray, or, type SQL } from "drizzle-orm";
 import type { z } from "zod";
 import type { Transaction } from "../db/client.ts";
 import { accounts, transfers, users } from "../db/schema.ts";
@@ -10,21 +10,15 @@ import {
 } from "../domain/errors.ts";
 import { idRule } from "../domain/ids.ts";
 import { amountRule, type Currency, currencyRule } from "../domain/money.ts";
+import type { ListQuery } from "../domain/paging.ts";
 import { memoRule, recipientRequiredRule, recipientTwiceRule } from "../domain/transfers.ts";
-import type {
-  Account,
-  AccountView,
-  Actor,
-  Page,
-  Transfer,
-  TransferResult,
-} from "../domain/types.ts";
+import type { Account, AccountView, Actor, Transfer, TransferResult } from "../domain/types.ts";
 import { usernameRule } from "../domain/users.ts";
 import { getAccount } from "./accounts.ts";
 import { type ActorContext, inTransaction } from "./context.ts";
 import { withIdempotencyKey } from "./idempotency.ts";
 import { lockAccounts, type Posting, postTransfer, treasuryId } from "./ledger.ts";
-import { pageWindow } from "./pagination.ts";
+import { type Listed, listWindow } from "./pagination.ts";
 import { assertBanker, assertCanMoveMoneyFrom, canViewAccount, canViewTransfer } from "./policy.ts";
 import { assertValid } from "./validation.ts";
 
@@ -255,23 +249,39 @@ export async function getTransfer(ctx: ActorContext, id: number): Promise<Transf
   return row;
 }
 
-/** Transfers with the account on either side, by id; the account's visibility rules apply. */
+/**
+ * Transfers with the account on either side (the account's visibility rules apply), or
+ * without `accountId` those touching any of the caller's own accounts (a banker's too): in id
+ * order (`desc`: newest first), within a time range, page or cursor paginated.
+ */
 export async function listTransfers(
   ctx: ActorContext,
-  input: { accountId: number; page?: Page },
-): Promise<Transfer[]> {
-  const { limit, offset } = pageWindow(input.page);
-  assertValid([["account_id", idRule, input.accountId]]);
-  await getAccount(ctx, input.accountId);
-  return ctx.db
+  input: ListQuery & { accountId?: number },
+): Promise<Listed<Transfer>> {
+  const window = listWindow(input, { id: transfers.id, createdAt: transfers.createdAt });
+  let touching: SQL | undefined;
+  if (input.accountId === undefined) {
+    const mine = ctx.db
+      .select({ id: accounts.id })
+      .from(accounts)
+      .where(eq(accounts.owner, ctx.actor.username));
+    touching = or(inArray(transfers.fromAccountId, mine), inArray(transfers.toAccountId, mine));
+  } else {
+    assertValid([["account_id", idRule, input.accountId]]);
+    await getAccount(ctx, input.accountId);
+    touching = or(
+      eq(transfers.fromAccountId, input.accountId),
+      eq(transfers.toAccountId, input.accountId),
+    );
+  }
+  const rows = await ctx.db
     .select()
     .from(transfers)
-    .where(
-      or(eq(transfers.fromAccountId, input.accountId), eq(transfers.toAccountId, input.accountId)),
-    )
-    .orderBy(asc(transfers.id))
-    .limit(limit)
-    .offset(offset);
+    .where(and(touching, window.where))
+    .orderBy(window.orderBy)
+    .limit(window.fetch)
+    .offset(window.offset);
+  return window.listed(rows);
 }
 
 function validateCash(input: CashInput): void {

@@ -27,6 +27,7 @@ import {
   MIN_PASSWORD_BYTES,
   passwordRule,
   secretCodeRule,
+  sessionIdRule,
   usernameRule,
 } from "../../domain/users.ts";
 
@@ -232,12 +233,14 @@ export const ListAccountsQuery = PageQuery.extend({
   }),
 });
 
-export const ListTransfersQuery = PageQuery.extend({
+export const ListTransfersQuery = ListQueryParams.extend({
   account_id: urlInteger({
     min: 1,
     max: MAX_ID,
-    description: "Transfers with this account on either side",
-  }).openapi({ param: { name: "account_id", in: "query" }, example: 42 }),
+    description: "Transfers with this account on either side (default: any of your accounts)",
+  })
+    .optional()
+    .openapi({ param: { name: "account_id", in: "query" }, example: 42 }),
 });
 
 export const VerifyEmailQuery = z.object({
@@ -385,6 +388,29 @@ export const LoginResultSchema = z
     user: UserSchema,
   })
   .openapi("LoginResult");
+
+export const SessionIdParams = z.object({
+  session_id: documentable(sessionIdRule).openapi({
+    param: { name: "session_id", in: "path" },
+    format: "uuid",
+    description: "From GET /users/me/sessions",
+    example: "5b0e3f7a-7d7c-4a51-9b8e-3c1f2a6d9e10",
+  }),
+});
+
+export const SessionSchema = z
+  .object({
+    session_id: z.string().uuid(),
+    user_agent: z.string().openapi({ example: "Mozilla/5.0 (X11; Linux x86_64)" }),
+    client_ip: z.string().openapi({ example: "203.0.113.7" }),
+    created_at: Timestamp,
+    renewed_at: Timestamp.nullable().openapi({
+      description: "The last renewal of its tokens; null before the first",
+    }),
+    expires_at: Timestamp,
+    current: z.boolean().openapi({ description: "The session of the token asking" }),
+  })
+  .openapi("Session");
 
 export const ResendVerificationResultSchema = z
   .object({

@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Account, Entry, Transfer } from "./account_pb.ts";
 import { file_pb_account } from "./account_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pb/rpc_transfers.proto.
  */
 export const file_pb_rpc_transfers: GenFile = /*@__PURE__*/
-  fileDesc("ChZwYi9ycGNfdHJhbnNmZXJzLnByb3RvEgJwYiKlAQoVQ3JlYXRlVHJhbnNmZXJSZXF1ZXN0EhcKD2Zyb21fYWNjb3VudF9pZBgBIAEoAxIVCg10b19hY2NvdW50X2lkGAIgASgDEg4KBmFtb3VudBgDIAEoAxIQCghjdXJyZW5jeRgEIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSEwoLdG9fdXNlcm5hbWUYBiABKAkSDAoEbWVtbxgHIAEoCSLKAQoWQ3JlYXRlVHJhbnNmZXJSZXNwb25zZRIeCgh0cmFuc2ZlchgBIAEoCzIMLnBiLlRyYW5zZmVyEiEKDGZyb21fYWNjb3VudBgCIAEoCzILLnBiLkFjY291bnQSHwoKdG9fYWNjb3VudBgDIAEoCzILLnBiLkFjY291bnQSHQoKZnJvbV9lbnRyeRgEIAEoCzIJLnBiLkVudHJ5EhsKCHRvX2VudHJ5GAUgASgLMgkucGIuRW50cnkSEAoIcmVwbGF5ZWQYBiABKAgiIAoSR2V0VHJhbnNmZXJSZXF1ZXN0EgoKAmlkGAEgASgDIjUKE0dldFRyYW5zZmVyUmVzcG9uc2USHgoIdHJhbnNmZXIYASABKAsyDC5wYi5UcmFuc2ZlciJOChRMaXN0VHJhbnNmZXJzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgDEg8KB3BhZ2VfaWQYAiABKAUSEQoJcGFnZV9zaXplGAMgASgFIjgKFUxpc3RUcmFuc2ZlcnNSZXNwb25zZRIfCgl0cmFuc2ZlcnMYASADKAsyDC5wYi5UcmFuc2ZlciJfCg5EZXBvc2l0UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgDEg4KBmFtb3VudBgCIAEoAxIQCghjdXJyZW5jeRgDIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkiwwEKD0RlcG9zaXRSZXNwb25zZRIeCgh0cmFuc2ZlchgBIAEoCzIMLnBiLlRyYW5zZmVyEiEKDGZyb21fYWNjb3VudBgCIAEoCzILLnBiLkFjY291bnQSHwoKdG9fYWNjb3VudBgDIAEoCzILLnBiLkFjY291bnQSHQoKZnJvbV9lbnRyeRgEIAEoCzIJLnBiLkVudHJ5EhsKCHRvX2VudHJ5GAUgASgLMgkucGIuRW50cnkSEAoIcmVwbGF5ZWQYBiABKAgiYAoPV2l0aGRyYXdSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAMSDgoGYW1vdW50GAIgASgDEhAKCGN1cnJlbmN5GAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCSLEAQoQV2l0aGRyYXdSZXNwb25zZRIeCgh0cmFuc2ZlchgBIAEoCzIMLnBiLlRyYW5zZmVyEiEKDGZyb21fYWNjb3VudBgCIAEoCzILLnBiLkFjY291bnQSHwoKdG9fYWNjb3VudBgDIAEoCzILLnBiLkFjY291bnQSHQoKZnJvbV9lbnRyeRgEIAEoCzIJLnBiLkVudHJ5EhsKCHRvX2VudHJ5GAUgASgLMgkucGIuRW50cnkSEAoIcmVwbGF5ZWQYBiABKAhiBnByb3RvMw", [file_pb_account]);
+  fileDesc("ChZwYi9ycGNfdHJhbnNmZXJzLnByb3RvEgJwYiKlAQoVQ3JlYXRlVHJhbnNmZXJSZXF1ZXN0EhcKD2Zyb21fYWNjb3VudF9pZBgBIAEoAxIVCg10b19hY2NvdW50X2lkGAIgASgDEg4KBmFtb3VudBgDIAEoAxIQCghjdXJyZW5jeRgEIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSEwoLdG9fdXNlcm5hbWUYBiABKAkSDAoEbWVtbxgHIAEoCSLKAQoWQ3JlYXRlVHJhbnNmZXJSZXNwb25zZRIeCgh0cmFuc2ZlchgBIAEoCzIMLnBiLlRyYW5zZmVyEiEKDGZyb21fYWNjb3VudBgCIAEoCzILLnBiLkFjY291bnQSHwoKdG9fYWNjb3VudBgDIAEoCzILLnBiLkFjY291bnQSHQoKZnJvbV9lbnRyeRgEIAEoCzIJLnBiLkVudHJ5EhsKCHRvX2VudHJ5GAUgASgLMgkucGIuRW50cnkSEAoIcmVwbGF5ZWQYBiABKAgiIAoSR2V0VHJhbnNmZXJSZXF1ZXN0EgoKAmlkGAEgASgDIjUKE0dldFRyYW5zZmVyUmVzcG9uc2USHgoIdHJhbnNmZXIYASABKAsyDC5wYi5UcmFuc2ZlciLWAQoUTGlzdFRyYW5zZmVyc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoAxIPCgdwYWdlX2lkGAIgASgFEhEKCXBhZ2Vfc2l6ZRgDIAEoBRINCgVsaW1pdBgEIAEoBRIWCg5zdGFydGluZ19hZnRlchgFIAEoAxINCgVvcmRlchgGIAEoCRIoCgRmcm9tGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgJ0bxgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSgoVTGlzdFRyYW5zZmVyc1Jlc3BvbnNlEh8KCXRyYW5zZmVycxgBIAMoCzIMLnBiLlRyYW5zZmVyEhAKCGhhc19tb3JlGAIgASgIIl8KDkRlcG9zaXRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAMSDgoGYW1vdW50GAIgASgDEhAKCGN1cnJlbmN5GAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCSLDAQoPRGVwb3NpdFJlc3BvbnNlEh4KCHRyYW5zZmVyGAEgASgLMgwucGIuVHJhbnNmZXISIQoMZnJvbV9hY2NvdW50GAIgASgLMgsucGIuQWNjb3VudBIfCgp0b19hY2NvdW50GAMgASgLMgsucGIuQWNjb3VudBIdCgpmcm9tX2VudHJ5GAQgASgLMgkucGIuRW50cnkSGwoIdG9fZW50cnkYBSABKAsyCS5wYi5FbnRyeRIQCghyZXBsYXllZBgGIAEoCCJgCg9XaXRoZHJhd1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoAxIOCgZhbW91bnQYAiABKAMSEAoIY3VycmVuY3kYAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIsQBChBXaXRoZHJhd1Jlc3BvbnNlEh4KCHRyYW5zZmVyGAEgASgLMgwucGIuVHJhbnNmZXISIQoMZnJvbV9hY2NvdW50GAIgASgLMgsucGIuQWNjb3VudBIfCgp0b19hY2NvdW50GAMgASgLMgsucGIuQWNjb3VudBIdCgpmcm9tX2VudHJ5GAQgASgLMgkucGIuRW50cnkSGwoIdG9fZW50cnkYBSABKAsyCS5wYi5FbnRyeRIQCghyZXBsYXllZBgGIAEoCGIGcHJvdG8z", [file_google_protobuf_timestamp, file_pb_account]);
 
 /**
  * @generated from message pb.CreateTransferRequest
@@ -152,6 +154,9 @@ export const GetTransferResponseSchema: GenMessage<GetTransferResponse> = /*@__P
   messageDesc(file_pb_rpc_transfers, 3);
 
 /**
+ * With account_id: that account's transfers; 0 (unset): those touching any of the caller's
+ * accounts. Pagination, order and range as ListEntries.
+ *
  * @generated from message pb.ListTransfersRequest
  */
 export type ListTransfersRequest = Message<"pb.ListTransfersRequest"> & {
@@ -169,6 +174,31 @@ export type ListTransfersRequest = Message<"pb.ListTransfersRequest"> & {
    * @generated from field: int32 page_size = 3;
    */
   pageSize: number;
+
+  /**
+   * @generated from field: int32 limit = 4;
+   */
+  limit: number;
+
+  /**
+   * @generated from field: int64 starting_after = 5;
+   */
+  startingAfter: bigint;
+
+  /**
+   * @generated from field: string order = 6;
+   */
+  order: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp from = 7;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp to = 8;
+   */
+  to?: Timestamp | undefined;
 };
 
 /**
@@ -186,6 +216,11 @@ export type ListTransfersResponse = Message<"pb.ListTransfersResponse"> & {
    * @generated from field: repeated pb.Transfer transfers = 1;
    */
   transfers: Transfer[];
+
+  /**
+   * @generated from field: bool has_more = 2;
+   */
+  hasMore: boolean;
 };
 
 /**

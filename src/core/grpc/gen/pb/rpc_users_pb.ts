@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pb/rpc_users.proto.
  */
 export const file_pb_rpc_users: GenFile = /*@__PURE__*/
-  fileDesc("ChJwYi9ycGNfdXNlcnMucHJvdG8SAnBiIlkKEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhEKCWZ1bGxfbmFtZRgCIAEoCRINCgVlbWFpbBgDIAEoCRIQCghwYXNzd29yZBgEIAEoCSIsChJDcmVhdGVVc2VyUmVzcG9uc2USFgoEdXNlchgBIAEoCzIILnBiLlVzZXIijQEKEVVwZGF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhYKCWZ1bGxfbmFtZRgCIAEoCUgAiAEBEhIKBWVtYWlsGAMgASgJSAGIAQESFQoIcGFzc3dvcmQYBCABKAlIAogBAUIMCgpfZnVsbF9uYW1lQggKBl9lbWFpbEILCglfcGFzc3dvcmQiLAoSVXBkYXRlVXNlclJlc3BvbnNlEhYKBHVzZXIYASABKAsyCC5wYi5Vc2VyIjsKElZlcmlmeUVtYWlsUmVxdWVzdBIQCghlbWFpbF9pZBgBIAEoAxITCgtzZWNyZXRfY29kZRgCIAEoCSIqChNWZXJpZnlFbWFpbFJlc3BvbnNlEhMKC2lzX3ZlcmlmaWVkGAEgASgIIjYKEExvZ2luVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAki5wEKEUxvZ2luVXNlclJlc3BvbnNlEhYKBHVzZXIYASABKAsyCC5wYi5Vc2VyEhIKCnNlc3Npb25faWQYAiABKAkSFAoMYWNjZXNzX3Rva2VuGAMgASgJEhUKDXJlZnJlc2hfdG9rZW4YBCABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKGHJlZnJlc2hfdG9rZW5fZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMAoXUmVuZXdBY2Nlc3NUb2tlblJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSLCAQoYUmVuZXdBY2Nlc3NUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRI7ChdhY2Nlc3NfdG9rZW5fZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI8ChhyZWZyZXNoX3Rva2VuX2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_pb_user]);
+  fileDesc("ChJwYi9ycGNfdXNlcnMucHJvdG8SAnBiIlkKEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhEKCWZ1bGxfbmFtZRgCIAEoCRINCgVlbWFpbBgDIAEoCRIQCghwYXNzd29yZBgEIAEoCSIsChJDcmVhdGVVc2VyUmVzcG9uc2USFgoEdXNlchgBIAEoCzIILnBiLlVzZXIijQEKEVVwZGF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhYKCWZ1bGxfbmFtZRgCIAEoCUgAiAEBEhIKBWVtYWlsGAMgASgJSAGIAQESFQoIcGFzc3dvcmQYBCABKAlIAogBAUIMCgpfZnVsbF9uYW1lQggKBl9lbWFpbEILCglfcGFzc3dvcmQiLAoSVXBkYXRlVXNlclJlc3BvbnNlEhYKBHVzZXIYASABKAsyCC5wYi5Vc2VyIjsKElZlcmlmeUVtYWlsUmVxdWVzdBIQCghlbWFpbF9pZBgBIAEoAxITCgtzZWNyZXRfY29kZRgCIAEoCSIqChNWZXJpZnlFbWFpbFJlc3BvbnNlEhMKC2lzX3ZlcmlmaWVkGAEgASgIIjYKEExvZ2luVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAki5wEKEUxvZ2luVXNlclJlc3BvbnNlEhYKBHVzZXIYASABKAsyCC5wYi5Vc2VyEhIKCnNlc3Npb25faWQYAiABKAkSFAoMYWNjZXNzX3Rva2VuGAMgASgJEhUKDXJlZnJlc2hfdG9rZW4YBCABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKGHJlZnJlc2hfdG9rZW5fZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMAoXUmVuZXdBY2Nlc3NUb2tlblJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSLCAQoYUmVuZXdBY2Nlc3NUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRI7ChdhY2Nlc3NfdG9rZW5fZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI8ChhyZWZyZXNoX3Rva2VuX2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiFQoTTGlzdFNlc3Npb25zUmVxdWVzdCLlAQoHU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJEhIKCnVzZXJfYWdlbnQYAiABKAkSEQoJY2xpZW50X2lwGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJlbmV3ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2N1cnJlbnQYByABKAgiNQoUTGlzdFNlc3Npb25zUmVzcG9uc2USHQoIc2Vzc2lvbnMYASADKAsyCy5wYi5TZXNzaW9uIicKEUVuZFNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFAoSRW5kU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_pb_user]);
 
 /**
  * @generated from message pb.CreateUserRequest
@@ -295,4 +295,119 @@ export type LogoutResponse = Message<"pb.LogoutResponse"> & {
  */
 export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
   messageDesc(file_pb_rpc_users, 11);
+
+/**
+ * The caller's active sessions (not ended, not expired), oldest first.
+ *
+ * @generated from message pb.ListSessionsRequest
+ */
+export type ListSessionsRequest = Message<"pb.ListSessionsRequest"> & {
+};
+
+/**
+ * Describes the message pb.ListSessionsRequest.
+ * Use `create(ListSessionsRequestSchema)` to create a new message.
+ */
+export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_pb_rpc_users, 12);
+
+/**
+ * @generated from message pb.Session
+ */
+export type Session = Message<"pb.Session"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: string user_agent = 2;
+   */
+  userAgent: string;
+
+  /**
+   * @generated from field: string client_ip = 3;
+   */
+  clientIp: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 4;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * The last renewal of its tokens; unset before the first.
+   *
+   * @generated from field: google.protobuf.Timestamp renewed_at = 5;
+   */
+  renewedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 6;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * The session of the token asking.
+   *
+   * @generated from field: bool current = 7;
+   */
+  current: boolean;
+};
+
+/**
+ * Describes the message pb.Session.
+ * Use `create(SessionSchema)` to create a new message.
+ */
+export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
+  messageDesc(file_pb_rpc_users, 13);
+
+/**
+ * @generated from message pb.ListSessionsResponse
+ */
+export type ListSessionsResponse = Message<"pb.ListSessionsResponse"> & {
+  /**
+   * @generated from field: repeated pb.Session sessions = 1;
+   */
+  sessions: Session[];
+};
+
+/**
+ * Describes the message pb.ListSessionsResponse.
+ * Use `create(ListSessionsResponseSchema)` to create a new message.
+ */
+export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_pb_rpc_users, 14);
+
+/**
+ * Ends one of the caller's sessions like a logout (NotFound if not theirs or not active).
+ *
+ * @generated from message pb.EndSessionRequest
+ */
+export type EndSessionRequest = Message<"pb.EndSessionRequest"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message pb.EndSessionRequest.
+ * Use `create(EndSessionRequestSchema)` to create a new message.
+ */
+export const EndSessionRequestSchema: GenMessage<EndSessionRequest> = /*@__PURE__*/
+  messageDesc(file_pb_rpc_users, 15);
+
+/**
+ * @generated from message pb.EndSessionResponse
+ */
+export type EndSessionResponse = Message<"pb.EndSessionResponse"> & {
+};
+
+/**
+ * Describes the message pb.EndSessionResponse.
+ * Use `create(EndSessionResponseSchema)` to create a new message.
+ */
+export const EndSessionResponseSchema: GenMessage<EndSessionResponse> = /*@__PURE__*/
+  messageDesc(file_pb_rpc_users, 16);
 

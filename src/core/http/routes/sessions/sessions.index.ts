@@ -5,4 +5,6 @@ import * as routes from "./sessions.routes.ts";
 export const sessionsRouter = createRouter()
   .openapi(routes.login, handlers.login)
   .openapi(routes.renewAccessToken, handlers.renewAccessToken)
-  .openapi(routes.logout, handlers.logout);
+  .openapi(routes.logout, handlers.logout)
+  .openapi(routes.listSessions, handlers.listSessions)
+  .openapi(routes.endSession, handlers.endSession);

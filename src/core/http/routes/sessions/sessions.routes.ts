@@ -1,4 +1,4 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { NO_STORE_HEADER, noStore } from "../../middleware/no-store.ts";
 import { requireAuth } from "../../middleware/require-auth.ts";
 import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
@@ -6,6 +6,8 @@ import {
   LoginBody,
   LoginResultSchema,
   RenewAccessTokenBody,
+  SessionIdParams,
+  SessionSchema,
   TokenPairSchema,
 } from "../../openapi/schemas.ts";
 
@@ -58,5 +60,38 @@ export const logout = createRoute({
   responses: {
     204: { description: "The session is revoked" },
     ...problems(...AUTH_PROBLEMS),
+  },
+});
+
+export const listSessions = createRoute({
+  method: "get",
+  path: "/users/me/sessions",
+  operationId: "listSessions",
+  tags,
+  summary: "Your active sessions",
+  description:
+    "Sessions not ended (logout, ended here, blocked) and not expired, oldest first; `current` marks the one asking.",
+  security: [{ bearerAuth: [] }],
+  middleware: requireAuth,
+  responses: {
+    200: json(z.array(SessionSchema), "Your active sessions"),
+    ...problems(400, ...AUTH_PROBLEMS),
+  },
+});
+
+export const endSession = createRoute({
+  method: "delete",
+  path: "/users/me/sessions/{session_id}",
+  operationId: "endSession",
+  tags,
+  summary: "End one of your sessions",
+  description:
+    "Like a logout of that session: its refresh token stops working and its access tokens are rejected at once, on every instance. 404 for a session that is not yours or not active.",
+  security: [{ bearerAuth: [] }],
+  middleware: requireAuth,
+  request: { params: SessionIdParams },
+  responses: {
+    204: { description: "The session is ended" },
+    ...problems(400, ...AUTH_PROBLEMS, 404),
   },
 });

@@ -1,7 +1,8 @@
 import * as transfers from "../../../services/transfers.ts";
 import type { AppRouteHandler } from "../../create-router.ts";
 import type { AuthEnv } from "../../env.ts";
-import { transferJson, transferResultJson } from "../../presenters.ts";
+import { setNextLink } from "../../link.ts";
+import { listQueryOf, transferJson, transferResultJson } from "../../presenters.ts";
 import type * as routes from "./transfers.routes.ts";
 
 export const createTransfer: AppRouteHandler<typeof routes.createTransfer, AuthEnv> = async (c) => {
@@ -27,9 +28,10 @@ export const getTransfer: AppRouteHandler<typeof routes.getTransfer, AuthEnv> = 
 
 export const listTransfers: AppRouteHandler<typeof routes.listTransfers, AuthEnv> = async (c) => {
   const query = c.req.valid("query");
-  const found = await transfers.listTransfers(c.var.ctx, {
+  const listed = await transfers.listTransfers(c.var.ctx, {
     accountId: query.account_id,
-    page: { pageId: query.page_id, pageSize: query.page_size },
+    ...listQueryOf(query),
   });
-  return c.json(found.map(transferJson), 200);
+  setNextLink(c, listed.nextStartingAfter);
+  return c.json(listed.items.map(transferJson), 200);
 };

@@ -1,6 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth, requireAuthFor } from "../../middleware/require-auth.ts";
-import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
+import {
+  AUTH_PROBLEMS,
+  BODY_PROBLEMS,
+  json,
+  jsonBody,
+  NEXT_LINK_HEADER,
+  problems,
+} from "../../openapi/responses.ts";
 import {
   IdempotencyHeaders,
   IdempotentReplayedHeader,
@@ -65,13 +72,20 @@ export const listTransfers = createRoute({
   path: "/transfers",
   operationId: "listTransfers",
   tags,
-  summary: "Transfers with an account on either side, by id",
-  description: "The account must be one you can see.",
+  summary: "Your transfer history, or an account's transfers",
+  description: [
+    "With `account_id`: the transfers with that account on either side (an account you can see). Without: the transfers touching any of your accounts.",
+    "",
+    'By id, oldest first (`order=desc`: newest first); `from`/`to` keep transfers created in [from, to). Paginated by `page_id`/`page_size`, or by cursor: `limit` and `starting_after` (the last id of the previous page), with a `Link: <…>; rel="next"` header while more exist.',
+  ].join("\n"),
   security,
   middleware,
   request: { query: ListTransfersQuery },
   responses: {
-    200: json(z.array(TransferSchema), "A page of transfers ([] when none)"),
+    200: {
+      ...json(z.array(TransferSchema), "A page of transfers ([] when none)"),
+      headers: NEXT_LINK_HEADER,
+    },
     ...problems(400, ...AUTH_PROBLEMS, 403, 404),
   },
 });
