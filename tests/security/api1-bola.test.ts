@@ -301,8 +301,12 @@ describe("API1: object ids in bodies", () => {
 
 // ---- Connect / gRPC: every RPC of the service descriptor ----------------------------------
 
-/** RPCs whose id-like request fields name no one's object (the caller's own sign-up/login). */
-const PUBLIC_RPCS = new Set(["CreateUser", "LoginUser", "VerifyEmail"]);
+/**
+ * RPCs left out of the permission_denied sweep: those whose id-like request fields name no
+ * one's object (the caller's own sign-up/login), and EndSession, which only ever finds the
+ * caller's own sessions (another's is not_found, not permission_denied: probed on its own below).
+ */
+const PUBLIC_RPCS = new Set(["CreateUser", "LoginUser", "VerifyEmail", "EndSession"]);
 const RPC_REFERENCE = /(^id$|_id$|^owner$|^username$)/;
 
 /** Another party's objects, as an RPC test sees them (ids as numbers or int64 strings). */
@@ -388,6 +392,16 @@ describe("API1: Connect (the gRPC service on the HTTP port)", () => {
     );
     expect(fromTreasury.body.code).toBe("failed_precondition");
     expect(await balances()).toEqual(before);
+  });
+
+  test("EndSession with another user's session: not_found, and it goes on working", async () => {
+    const reply = await connectCall(
+      "EndSession",
+      { session_id: world.victim.sessionId },
+      world.attacker.accessToken,
+    );
+    expect([reply.status, reply.body.code]).toEqual([404, "not_found"]);
+    expect((await call("GET", "/users/me", { token: world.victim.accessToken })).status).toBe(200);
   });
 });
 

@@ -2,6 +2,7 @@ import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-o
 import type { ZodError } from "zod";
 import { type FieldViolation, ValidationError } from "../domain/errors.ts";
 import type { AppEnv } from "./env.ts";
+import { problems } from "./openapi/responses.ts";
 
 /**
  * Every router of the app comes from here, so every route validates the same way: a failed
@@ -16,11 +17,13 @@ export function createRouter() {
   });
   // Every route's query takes only the parameters it documents (contract, Conventions: unknown
   // query parameters, like unknown body fields, are 400 naming them); a route without a query
-  // takes none. The document shows the route as defined; only its validator is the strict one.
+  // takes none. The document shows the route as defined, with that 400 among its responses;
+  // only its validator is the strict one.
   const register = router.openapi;
   router.openapi = ((route, handler, hook) => {
     const { middleware: _middleware, hide, ...documented } = route;
-    if (!hide) router.openAPIRegistry.registerPath(documented);
+    const responses = { 400: problems(400)[400], ...documented.responses };
+    if (!hide) router.openAPIRegistry.registerPath({ ...documented, responses });
     const request = { ...route.request, query: onlyKnownParameters(route.request?.query) };
     return register({ ...route, hide: true, request }, handler, hook);
   }) as typeof register;
