@@ -177,12 +177,17 @@ export async function liveServer(): Promise<{ url: string; stop(): Promise<void>
   return { url: `http://127.0.0.1:${server.port}`, stop: () => server.stop(true) };
 }
 
-/** One request over the socket; the reply parsed as JSON. */
+/**
+ * One request over a socket of its own (no pooled keep-alive connection: a burst could
+ * otherwise reuse one the server is closing at that moment, and fail with ECONNRESET before
+ * the request was sent); the reply parsed as JSON.
+ */
 export async function fetchJson(
   url: string,
   init: { method: string; token: string; body: unknown; headers?: Record<string, string> },
 ): Promise<Reply> {
   const res = await fetch(url, {
+    keepalive: false,
     method: init.method,
     headers: {
       Authorization: `Bearer ${init.token}`,

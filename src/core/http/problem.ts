@@ -10,7 +10,6 @@ import {
   UnavailableError,
   ValidationError,
 } from "../domain/errors.ts";
-import { errorSummary } from "../lib/outage.ts";
 import type { AppEnv } from "./env.ts";
 
 /**
@@ -96,14 +95,12 @@ export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
   const known = error instanceof HTTPException ? HTTP_EXCEPTIONS[error.status] : undefined;
   if (known) return problemResponse(c, ...known);
   const ctx = c.get("ctx");
-  const logger = ctx?.logger;
   if (isUnavailableError(error)) {
     // Expected and handled: the outage log warns once per outage; the request line says 503.
-    if (ctx) ctx.databaseOutage.down(error);
-    else logger?.warn("database unavailable", { reason: errorSummary(error) });
+    ctx?.databaseOutage.down(error);
     return unavailableResponse(c, "the service is temporarily unavailable; retry shortly");
   }
-  logger?.error("unhandled error", { error });
+  ctx?.logger.error("unhandled error", { error });
   return problemResponse(c, "internal", "an unexpected error occurred; it has been logged");
 }
 
