@@ -21,6 +21,7 @@ import {
   userMessage,
   withFieldNames,
 } from "./convert.ts";
+import type { DepositRequest, WithdrawRequest } from "./gen/pb/rpc_transfers_pb.ts";
 import { SimpleBank } from "./gen/pb/service_simple_bank_pb.ts";
 
 /**
@@ -219,35 +220,28 @@ export const simpleBank: ServiceImpl<typeof SimpleBank> = {
     return {};
   },
 
-  async deposit(req, context) {
-    const ids = int64Fields({ account_id: req.accountId, amount: req.amount });
-    const key = idempotencyKey(req.idempotencyKey, context);
-    const { result, replayed } = await withFieldNames(
-      { id: "account_id", "Idempotency-Key": "idempotency_key" },
-      () =>
-        transfers.deposit(sessionContext(context), {
-          accountId: ids.account_id,
-          amount: ids.amount,
-          currency: req.currency as Currency,
-          idempotencyKey: key,
-        }),
-    );
-    return { ...transferResultFields(result), replayed };
-  },
+  deposit: (req, context) => moveCash(transfers.deposit, req, context),
 
-  async withdraw(req, context) {
-    const ids = int64Fields({ account_id: req.accountId, amount: req.amount });
-    const key = idempotencyKey(req.idempotencyKey, context);
-    const { result, replayed } = await withFieldNames(
-      { id: "account_id", "Idempotency-Key": "idempotency_key" },
-      () =>
-        transfers.withdraw(sessionContext(context), {
-          accountId: ids.account_id,
-          amount: ids.amount,
-          currency: req.currency as Currency,
-          idempotencyKey: key,
-        }),
-    );
-    return { ...transferResultFields(result), replayed };
-  },
+  withdraw: (req, context) => moveCash(transfers.withdraw, req, context),
 };
+
+/** Deposit and Withdraw alike: the request's fields (and key) to the service, its result back. */
+async function moveCash(
+  move: typeof transfers.deposit,
+  req: DepositRequest | WithdrawRequest,
+  context: HandlerContext,
+) {
+  const ids = int64Fields({ account_id: req.accountId, amount: req.amount });
+  const key = idempotencyKey(req.idempotencyKey, context);
+  const { result, replayed } = await withFieldNames(
+    { id: "account_id", "Idempotency-Key": "idempotency_key" },
+    () =>
+      move(sessionContext(context), {
+        accountId: ids.account_id,
+        amount: ids.amount,
+        currency: req.currency as Currency,
+        idempotencyKey: key,
+      }),
+  );
+  return { ...transferResultFields(result), replayed };
+}
