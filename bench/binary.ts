@@ -11,11 +11,11 @@
  * (default 9, after one warm-up run that is not counted). Writes bench/results/binary.md.
  */
 import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { freePort } from "../tests/support/process.ts";
 import { BINARY, buildBinary, mib, PROJECT_ROOT } from "../tools/build/binary.ts";
 
 const { values: args } = parseArgs({ options: { runs: { type: "string", default: "9" } } });
@@ -43,18 +43,6 @@ const url = new URL(adminUrl);
 url.pathname = `/${dbName}`;
 const databaseUrl = url.toString();
 const folder = await mkdtemp(path.join(tmpdir(), "simplebank-bench-binary-"));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const stats = (samples: number[]) => {
   const sorted = [...samples].sort((a, b) => a - b);

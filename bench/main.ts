@@ -26,11 +26,11 @@
  * not written: that it runs and the books balance; .ci/run runs it).
  */
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { freePort } from "../tests/support/process.ts";
 import { BINARY, buildBinary, PROJECT_ROOT } from "../tools/build/binary.ts";
 import { buildBundle } from "../tools/edge/bundle.ts";
 import { startConnectionGate } from "../tools/edge/connection-gate.ts";
@@ -99,18 +99,6 @@ interface Row {
   cpu: string;
   /** The server's resident memory at the phase's start → the most it reached. */
   rss: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function commandExists(name: string): boolean {
