@@ -1,12 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import { databaseRelay } from "../support/database-relay.ts";
 import { uniqueName } from "../support/fixtures.ts";
 import { poll } from "../support/poll.ts";
-import { freePort } from "../support/process.ts";
 import {
   type Bank,
   BankClient,
@@ -169,48 +168,6 @@ describe("TLS", () => {
     }
   }, 60_000);
 });
-
-/**
- * A TCP relay in front of the database: `close()` is the database vanishing (port closed,
- * every connection dropped), `open()` brings it back on the same port.
- */
-async function databaseRelay(databaseUrl: string) {
-  const target = new URL(databaseUrl);
-  const port = await freePort();
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  const url = new URL(databaseUrl);
-  url.hostname = "127.0.0.1";
-  url.port = String(port);
-  return {
-    url: url.toString(),
-    open(): Promise<void> {
-      const listening = createServer((client) => {
-        const upstream = netConnect(Number(target.port || 5432), target.hostname);
-        for (const [from, to] of [
-          [client, upstream],
-          [upstream, client],
-        ] as const) {
-          sockets.add(from);
-          from.pipe(to);
-          from.on("error", () => to.destroy());
-          from.on("close", () => {
-            sockets.delete(from);
-            to.destroy();
-          });
-        }
-      });
-      server = listening;
-      return new Promise((resolve) => listening.listen(port, "127.0.0.1", resolve));
-    },
-    close(): Promise<void> {
-      const closing = server;
-      server = undefined;
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => (closing ? closing.close(() => resolve()) : resolve()));
-    },
-  };
-}
 
 describe("health follows the database", () => {
   test("the database unreachable: NOT_SERVING (Check and Watch), while the process lives; SERVING again once it is back", async () => {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import postgres from "postgres";
 import { runMigrations } from "../../src/bun/migrate.ts";
 import { openDatabase } from "../../src/core/db/client.ts";
@@ -9,9 +8,9 @@ import { noJobs } from "../../src/core/services/jobs.ts";
 import { databaseOutageLog } from "../../src/core/wiring/services.ts";
 import { httpDepsFor } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
+import { databaseRelay } from "../support/database-relay.ts";
 import { captureLogs } from "../support/logs.ts";
 import { poll } from "../support/poll.ts";
-import { freePort } from "../support/process.ts";
 import {
   type HttpCustomer,
   type HttpReply,
@@ -389,48 +388,6 @@ describe("database connections cut mid-load (pg_terminate_backend)", () => {
     }
   }, 60_000);
 });
-
-/**
- * A TCP relay in front of the real database: `close()` is the database vanishing (the port
- * closed, every connection dropped), `open()` brings it back on the same port.
- */
-async function databaseRelay(databaseUrl: string) {
-  const target = new URL(databaseUrl);
-  const port = await freePort();
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  const url = new URL(databaseUrl);
-  url.hostname = "127.0.0.1";
-  url.port = String(port);
-  return {
-    url: url.toString(),
-    open(): Promise<void> {
-      const listening = createServer((client) => {
-        const upstream = netConnect(Number(target.port || 5432), target.hostname);
-        for (const [from, to] of [
-          [client, upstream],
-          [upstream, client],
-        ] as const) {
-          sockets.add(from);
-          from.pipe(to);
-          from.on("error", () => to.destroy());
-          from.on("close", () => {
-            sockets.delete(from);
-            to.destroy();
-          });
-        }
-      });
-      server = listening;
-      return new Promise((resolve) => listening.listen(port, "127.0.0.1", resolve));
-    },
-    close(): Promise<void> {
-      const closing = server;
-      server = undefined;
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => (closing ? closing.close(() => resolve()) : resolve()));
-    },
-  };
-}
 
 /** Checks the outage and the recovery of one app, with two of its customers. */
 function outageProbe(app: { baseUrl: string }, alice: HttpCustomer, bob: HttpCustomer) {
