@@ -38,10 +38,46 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseHandle {
     // UTC keeps Postgres' timestamp text free of local offsets (see db/timestamp.ts).
     connection: { application_name: options.applicationName ?? "simplebank", TimeZone: "UTC" },
   });
-  const db = drizzle(sql, { schema });
+  const db = drizzle(preparingStatements(sql), { schema });
   return {
     db,
     sql,
     close: ({ timeoutSeconds = 5 } = {}) => sql.end({ timeout: timeoutSeconds }),
   };
+}
+
+type Client = postgres.Sql | postgres.TransactionSql;
+
+/**
+ * postgres.js runs a query with parameters in ONE round trip only when it is a prepared
+ * statement its connection already knows; any other is described first (Parse/Describe, wait,
+ * then Bind/Execute: two round trips and a fresh plan). Drizzle asks for that on every query it
+ * builds (it prepares only queries given a name with `.prepare(name)`), which doubled the round
+ * trips of every request. This view of the client prepares every statement, once per connection
+ * (postgres.js keys them by text and parameter types), in the pool and in transactions and
+ * savepoints alike; drizzle is given it, nothing else changes.
+ */
+function preparingStatements<T extends Client>(client: T): T {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property === "unsafe") {
+        return (query: string, parameters?: unknown[], options?: object) =>
+          (target.unsafe as (q: string, p?: unknown[], o?: object) => unknown)(query, parameters, {
+            ...options,
+            prepare: true,
+          });
+      }
+      if (property === "begin" || property === "savepoint") {
+        return (...args: unknown[]) => {
+          const body = args.at(-1) as (tx: postgres.TransactionSql) => unknown;
+          return (value as (...a: unknown[]) => unknown).apply(target, [
+            ...args.slice(0, -1),
+            (tx: postgres.TransactionSql) => body(preparingStatements(tx)),
+          ]);
+        };
+      }
+      return value;
+    },
+  });
 }
