@@ -13,6 +13,7 @@ import {
   type TokenPayload,
   type TokenRequest,
 } from "../../src/core/auth/tokens.ts";
+import { rememberVerifiedTokens } from "../../src/core/auth/verified-tokens.ts";
 import type { Clock } from "../../src/core/domain/clock.ts";
 
 const MINUTE = 60_000;
@@ -549,5 +550,84 @@ describe("TokenError", () => {
     expect(new TokenError("expired").message).toBe("token has expired");
     expect(new TokenError("invalid").message).toBe("token is invalid");
     expect(new TokenError("invalid")).toBeInstanceOf(Error);
+  });
+});
+
+describe("remembered verifications (verified-tokens.ts)", () => {
+  /** A maker whose verifications are counted, remembered up to `capacity`. */
+  function counted(clock: Clock, capacity?: number) {
+    const inner = createPasetoMaker({ symmetricKey: KEY, clock });
+    const calls = { verify: 0 };
+    const counting: TokenMaker = {
+      kind: inner.kind,
+      create: (r) => inner.create(r),
+      verify: (token) => {
+        calls.verify += 1;
+        return inner.verify(token);
+      },
+    };
+    return { maker: rememberVerifiedTokens(counting, clock, capacity), calls };
+  }
+
+  test("a token verified once is not decrypted again; the payload is the same", async () => {
+    const { maker, calls } = counted(manualClock());
+    const { token, payload } = await maker.create(request());
+    expect(await maker.verify(token)).toEqual(payload);
+    expect(await maker.verify(token)).toEqual(payload);
+    expect(calls.verify).toBe(1);
+  });
+
+  test("a remembered token expires exactly when it would have, and is forgotten", async () => {
+    const clock = manualClock();
+    const { maker, calls } = counted(clock);
+    const { token, payload } = await maker.create(request({ durationMs: MINUTE }));
+    await maker.verify(token);
+    clock.set(payload.expiredAt);
+    expect(await maker.verify(token)).toEqual(payload);
+    clock.advance(1);
+    expect((await rejection(maker.verify(token))).reason).toBe("expired");
+    expect((await rejection(maker.verify(token))).reason).toBe("expired");
+    expect(calls.verify).toBe(2);
+  });
+
+  test("a remembered token is invalid again if the clock goes back beyond the skew", async () => {
+    const clock = manualClock();
+    const { maker } = counted(clock);
+    const { token } = await maker.create(request());
+    await maker.verify(token);
+    clock.advance(-(CLOCK_SKEW_MS + 1));
+    await expectInvalid(maker.verify(token));
+  });
+
+  test("rejected tokens are never remembered", async () => {
+    const { maker, calls } = counted(manualClock());
+    const { token } = await maker.create(request());
+    const tampered = flipAt(token, token.length - 10);
+    await expectInvalid(maker.verify(tampered));
+    await expectInvalid(maker.verify(tampered));
+    expect(calls.verify).toBe(2);
+  });
+
+  test("past its capacity the oldest token is forgotten first", async () => {
+    const { maker, calls } = counted(manualClock(), 2);
+    const tokens = await Promise.all(
+      [1, 2, 3].map(async () => (await maker.create(request())).token),
+    );
+    for (const token of tokens) await maker.verify(token);
+    expect(calls.verify).toBe(3);
+    await maker.verify(tokens[2] as string);
+    await maker.verify(tokens[1] as string);
+    expect(calls.verify).toBe(3);
+    await maker.verify(tokens[0] as string);
+    expect(calls.verify).toBe(4);
+  });
+
+  test("createTokenMaker's makers remember (both kinds)", async () => {
+    for (const kind of ["paseto", "jwt"] as const) {
+      const maker = createTokenMaker({ kind, symmetricKey: KEY, clock: manualClock() });
+      const { token, payload } = await maker.create(request());
+      expect(await maker.verify(token)).toEqual(payload);
+      expect(await maker.verify(token)).toBe(await maker.verify(token));
+    }
   });
 });

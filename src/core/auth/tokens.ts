@@ -2,6 +2,7 @@ import { createJwtMaker } from "./jwt-maker.ts";
 import { createPasetoMaker } from "./paseto-maker.ts";
 import type { TokenMakerOptions } from "./token-claims.ts";
 import type { TokenMaker } from "./token-maker.ts";
+import { rememberVerifiedTokens } from "./verified-tokens.ts";
 
 export type { TokenMakerOptions } from "./token-claims.ts";
 export { CLOCK_SKEW_MS, MAX_TOKEN_LENGTH } from "./token-claims.ts";
@@ -19,10 +20,13 @@ const MAKERS = {
   jwt: createJwtMaker,
 } as const satisfies Record<TokenMaker["kind"], (options: TokenMakerOptions) => TokenMaker>;
 
-/** The configured token maker (TOKEN_TYPE): PASETO v4.local (the default) or JWT HS256. */
+/**
+ * The configured token maker (TOKEN_TYPE): PASETO v4.local (the default) or JWT HS256, which
+ * remembers the tokens it has verified (verified-tokens.ts).
+ */
 export function createTokenMaker(
   options: TokenMakerOptions & { kind: TokenMaker["kind"] },
 ): TokenMaker {
   const { kind, ...rest } = options;
-  return MAKERS[kind](rest);
+  return rememberVerifiedTokens(MAKERS[kind](rest), rest.clock);
 }
