@@ -47,6 +47,10 @@ const { values: args } = parseArgs({
     "bcrypt-cost": { type: "string" },
     accounts: { type: "string" },
     source: { type: "boolean", default: false },
+    /** A folder: runs `bun src/main.ts` under Bun's CPU profiler, a Markdown profile on exit. */
+    profile: { type: "string" },
+    /** KEY=VALUE for the API's environment (repeatable): to measure one setting against another. */
+    "api-env": { type: "string", multiple: true },
     smoke: { type: "boolean", default: false },
   },
 });
@@ -239,6 +243,7 @@ try {
       GRPC_PORT: String(await freePort()),
       HOME: folder,
       PATH: process.env.PATH ?? "",
+      ...apiEnvOverrides(),
     },
     stdin: "ignore",
     stdout: Bun.file(apiLog),
@@ -420,8 +425,23 @@ try {
 // ---- helpers ----------------------------------------------------------------------------------
 
 /** dist/simplebank, built when missing or older than src/; `bun src/main.ts` when that fails. */
+/** `--api-env KEY=VALUE` pairs, applied over the API's environment. */
+function apiEnvOverrides(): Record<string, string> {
+  const pairs = (args["api-env"] ?? []).map((pair) => {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`--api-env ${pair}: expected KEY=VALUE`);
+    return [pair.slice(0, at), pair.slice(at + 1)] as const;
+  });
+  return Object.fromEntries(pairs);
+}
+
 async function apiCommand(): Promise<string[]> {
-  const source = [process.execPath, path.join(PROJECT_ROOT, "src/main.ts")];
+  const main = path.join(PROJECT_ROOT, "src/main.ts");
+  if (args.profile) {
+    const dir = path.resolve(args.profile);
+    return [process.execPath, "--cpu-prof-md", `--cpu-prof-dir=${dir}`, main];
+  }
+  const source = [process.execPath, main];
   if (args.source) return source;
   const built = await stat(BINARY).catch(() => undefined);
   let newest = 0;
