@@ -3,7 +3,7 @@ import { checkTimes } from "./token-claims.ts";
 import type { TokenMaker, TokenPayload } from "./token-maker.ts";
 
 /** How many verified tokens one process (or isolate) remembers: a few MiB at most. */
-export const VERIFIED_TOKENS_CAPACITY = 10_000;
+const VERIFIED_TOKENS_CAPACITY = 10_000;
 
 /**
  * Remembers the payloads of tokens this maker has verified, so a client's next request with
