@@ -42,10 +42,17 @@ export async function withIdempotencyKey<T>(
 
   // A transaction-scoped advisory lock marks the key as in flight: a concurrent request with
   // the same key does not wait for it but answers 409 at once. It is released at commit, after
-  // the key row became visible, so a later retry always finds the stored result.
-  const [lock] = await tx.execute<{ locked: boolean }>(
-    sql`select pg_try_advisory_xact_lock(hashtextextended(${`idempotency:${call.owner}:${call.key}`}, 0)) as locked`,
-  );
+  // the key row became visible, so a later retry always finds the stored result. The lookup is
+  // sent with it (pipelined: the server runs it after the lock, on a snapshot taken then).
+  const [[lock], [existing]] = await Promise.all([
+    tx.execute<{ locked: boolean }>(
+      sql`select pg_try_advisory_xact_lock(hashtextextended(${`idempotency:${call.owner}:${call.key}`}, 0)) as locked`,
+    ),
+    tx
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.owner, call.owner), eq(idempotencyKeys.key, call.key))),
+  ]);
   if (!lock?.locked) {
     throw new ConflictError(
       "idempotency_in_progress",
@@ -53,10 +60,6 @@ export async function withIdempotencyKey<T>(
     );
   }
 
-  const [existing] = await tx
-    .select()
-    .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.owner, call.owner), eq(idempotencyKeys.key, call.key)));
   if (existing) {
     if (existing.requestFingerprint !== fingerprint) {
       throw new BusinessRuleError(
