@@ -398,6 +398,26 @@ describe("POST /users/password_reset/confirm", () => {
   });
 });
 
+describe("confirmations racing new requests", () => {
+  test("a confirmation and a new request at once: never a 5xx; the link works only if the confirmation came first", async () => {
+    for (let round = 0; round < 4; round++) {
+      const user = await verifiedUser();
+      const link = await resetLinkFor(user);
+      const [confirmed, requested] = await Promise.all([
+        confirmWith(link),
+        requestReset(user.email),
+      ]);
+      expect(requested.status).toBe(202);
+      expect([204, 422]).toContain(confirmed.status);
+      // Both take the user's row lock first, so one runs after the other: the request first
+      // replaces the link (the confirmation is 422), or the confirmation first uses it up and
+      // the request then adds a new one. Either way exactly the new request's link is live.
+      const live = (await resetRows(user.username)).filter((row) => !row.isUsed);
+      expect(live).toHaveLength(1);
+    }
+  });
+});
+
 describe("the job", () => {
   test("a retry after a lost answer mails a fresh code under a new key; only the latest code works", async () => {
     const user = await verifiedUser();

@@ -72,7 +72,8 @@ export interface ConfirmPasswordResetInput {
  * POST /users/password_reset/confirm. A wrong code, unknown id, used, superseded or expired
  * (15 min) link, or one for an address the user no longer has: 422 `verification_failed`. The
  * code is checked (in constant time) before the new password is hashed, and again under the
- * link's row lock, so of two confirmations with one code exactly one succeeds. Sets the
+ * row locks (the user's, then the link's), so of two confirmations with one code exactly one
+ * succeeds. Sets the
  * password and `password_changed_at`, uses up every link of the user, and ends ALL their
  * sessions: refresh tokens at once, access tokens through the revocation store.
  */
@@ -101,8 +102,7 @@ export async function confirmPasswordReset(
       })
       .from(passwordResets)
       .where(eq(passwordResets.id, input.resetId));
-  const usable = (link: Awaited<ReturnType<typeof findLink>>[number] | undefined) =>
-    link !== undefined &&
+  const usable = (link: Awaited<ReturnType<typeof findLink>>[number]) =>
     sameSecret(link.secretCodeHash ?? "", hashSecretCode(input.secretCode)) &&
     !link.isUsed &&
     link.expiredAt !== null &&
@@ -110,16 +110,18 @@ export async function confirmPasswordReset(
 
   // A wrong code costs a read, never a bcrypt hash.
   const [found] = await findLink(ctx.db);
-  if (!usable(found)) throw failed();
+  if (!found || !usable(found)) throw failed();
   const hashedPassword = await ctx.passwords.hash(input.newPassword);
   const revoked = await inTransaction(ctx, async (tx) => {
-    const [link] = await findLink(tx).for("update");
-    if (!link || !usable(link)) throw failed();
+    // The user row first, then the link: the order a new request takes them in (it locks the
+    // user, then uses up their links), so the two never deadlock.
     const [user] = await tx
       .select({ email: users.email })
       .from(users)
-      .where(eq(users.username, link.username))
+      .where(eq(users.username, found.username))
       .for("update");
+    const [link] = await findLink(tx).for("update");
+    if (!link || !usable(link)) throw failed();
     if (!user || user.email.toLowerCase() !== link.email.toLowerCase()) throw failed();
     await tx
       .update(passwordResets)
