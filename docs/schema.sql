@@ -131,6 +131,21 @@ CREATE TABLE public.idempotency_keys (
 );
 
 --
+-- Name: password_resets; Type: TABLE; Schema: public
+--
+
+CREATE TABLE public.password_resets (
+    id uuid NOT NULL,
+    username character varying(100) NOT NULL,
+    email character varying(200) NOT NULL,
+    secret_code_hash character varying(64),
+    is_used boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expired_at timestamp with time zone,
+    CONSTRAINT password_resets_pkey PRIMARY KEY (id)
+);
+
+--
 -- Name: sessions; Type: TABLE; Schema: public
 --
 
@@ -254,6 +269,12 @@ CREATE INDEX entries_transfer_id_idx ON public.entries USING btree (transfer_id)
 CREATE INDEX idempotency_keys_created_at_idx ON public.idempotency_keys USING btree (created_at);
 
 --
+-- Name: password_resets_username_idx; Type: INDEX; Schema: public
+--
+
+CREATE INDEX password_resets_username_idx ON public.password_resets USING btree (username);
+
+--
 -- Name: sessions_username_idx; Type: INDEX; Schema: public
 --
 
@@ -310,6 +331,13 @@ ALTER TABLE ONLY public.entries
 
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_owner_fkey FOREIGN KEY (owner) REFERENCES public.users(username);
+
+--
+-- Name: password_resets password_resets_username_users_username_fk; Type: FK CONSTRAINT; Schema: public
+--
+
+ALTER TABLE ONLY public.password_resets
+    ADD CONSTRAINT password_resets_username_users_username_fk FOREIGN KEY (username) REFERENCES public.users(username);
 
 --
 -- Name: sessions sessions_username_users_username_fk; Type: FK CONSTRAINT; Schema: public

@@ -47,6 +47,8 @@ const VARIABLES = [
   "RATE_LIMIT_SIGNUP_IP",
   "RATE_LIMIT_RESEND_VERIFICATION",
   "RATE_LIMIT_TRANSFERS",
+  "RATE_LIMIT_PASSWORD_RESET_IP",
+  "RATE_LIMIT_PASSWORD_RESET_EMAIL",
 ] as const;
 
 /** What production needs besides the database and the token key: a real mailer and Redis. */
@@ -92,6 +94,8 @@ const DEFAULTS: Config = {
       signup_ip: { limit: 10, windowMs: 3_600_000 },
       resend_verification: { limit: 3, windowMs: 3_600_000 },
       transfers: { limit: 60, windowMs: 60_000 },
+      password_reset_ip: { limit: 10, windowMs: 3_600_000 },
+      password_reset_email: { limit: 3, windowMs: 3_600_000 },
     },
   },
 };
@@ -353,6 +357,8 @@ describe("loadConfig names each bad variable", () => {
     ["RATE_LIMIT_SIGNUP_IP", "10/1d"],
     ["RATE_LIMIT_RESEND_VERIFICATION", "3/500ms"],
     ["RATE_LIMIT_TRANSFERS", "many/1m"],
+    ["RATE_LIMIT_PASSWORD_RESET_IP", "10"],
+    ["RATE_LIMIT_PASSWORD_RESET_EMAIL", "0/1h"],
   ];
 
   test.each(cases)("%s=%p", (variable, value) => {

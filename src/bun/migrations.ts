@@ -16,6 +16,7 @@ import m0002 from "../../drizzle/0002_verify_email_job.sql" with { type: "text" 
 import m0003 from "../../drizzle/0003_session_reuse_interval.sql" with { type: "text" };
 import m0004 from "../../drizzle/0004_transfer_memo.sql" with { type: "text" };
 import m0005 from "../../drizzle/0005_entry_balance_after.sql" with { type: "text" };
+import m0006 from "../../drizzle/0006_password_resets.sql" with { type: "text" };
 import journal from "../../drizzle/meta/_journal.json";
 
 /** Every embedded migration's SQL text, by its journal tag. */
@@ -26,6 +27,7 @@ const SQL_BY_TAG: Readonly<Record<string, string>> = {
   "0003_session_reuse_interval": m0003,
   "0004_transfer_memo": m0004,
   "0005_entry_balance_after": m0005,
+  "0006_password_resets": m0006,
 };
 
 interface Journal {

@@ -47,11 +47,12 @@ function clientOf(target: string, credentials?: grpc.ChannelCredentials) {
 }
 
 describe("rate limits, as REST's", () => {
-  test("transfers per user and failed logins per username: ResourceExhausted with RetryInfo", async () => {
+  test("transfers per user, failed logins per username, password resets per address: ResourceExhausted with RetryInfo", async () => {
     const bank = await bankWith({
       RATE_LIMIT_ENABLED: "true",
       RATE_LIMIT_TRANSFERS: "2/1m",
       RATE_LIMIT_LOGIN_USERNAME: "2/15m",
+      RATE_LIMIT_PASSWORD_RESET_EMAIL: "2/1h",
     });
     const client = clientOf(bank.grpcTarget);
     const [alice, bob] = [
@@ -79,6 +80,14 @@ describe("rate limits, as REST's", () => {
     const locked = await client.fail(Status.RESOURCE_EXHAUSTED, "LoginUser", wrong);
     expect(locked.errorInfo?.reason).toBe("rate_limited");
     expect(Number(locked.retryInfo?.retryDelay?.seconds)).toBeGreaterThan(0);
+
+    // An address nobody has counts as a known one does: the limit tells nothing either.
+    const reset = { email: "nobody-at-all@example.com" };
+    expect(await client.call("RequestPasswordReset", reset)).toEqual({});
+    expect(await client.call("RequestPasswordReset", reset)).toEqual({});
+    const flooded = await client.fail(Status.RESOURCE_EXHAUSTED, "RequestPasswordReset", reset);
+    expect(flooded.errorInfo?.reason).toBe("rate_limited");
+    expect(Number(flooded.retryInfo?.retryDelay?.seconds)).toBeGreaterThan(0);
   }, 60_000);
 });
 

@@ -129,6 +129,130 @@ describe("every RPC over native gRPC", () => {
     expect(after.errorInfo?.reason).toBe("unauthenticated");
   });
 
+  test("sessions: ListSessions, EndSession", async () => {
+    const carol = await grpcCustomer(client, bank.sql);
+    const other = await client.call("LoginUser", {
+      username: carol.username,
+      password: carol.password,
+    });
+    const listed = await client.call("ListSessions", {}, carol);
+    const sessions = listed.sessions as Record<string, unknown>[];
+    expect(sessions.map((s) => s.session_id).sort()).toEqual(
+      [carol.sessionId, other.session_id].sort(),
+    );
+    const mine = sessions.find((s) => s.session_id === carol.sessionId);
+    if (!mine) throw new Error("the caller's session is not listed");
+    expect(mine).toMatchObject({ current: true });
+    expect(String(mine.user_agent)).toStartWith("grpc-node-js/");
+    expect(String(mine.client_ip)).toMatch(/127\.0\.0\.1$/);
+    expect(Number((mine.created_at as { seconds: string }).seconds)).toBeGreaterThan(
+      Date.now() / 1000 - 60,
+    );
+    expect(Number((mine.expires_at as { seconds: string }).seconds)).toBeGreaterThan(
+      Date.now() / 1000,
+    );
+    // Never renewed: renewed_at unset. The other session is not the one asking.
+    expect(mine.renewed_at).toBeUndefined();
+    expect(sessions.find((s) => s.session_id === other.session_id)?.current).toBeFalsy();
+
+    // Ending the other session: its tokens stop at once; the caller's goes on.
+    expect(await client.call("EndSession", { session_id: other.session_id }, carol)).toEqual({});
+    const after = await client.call("ListSessions", {}, carol);
+    expect((after.sessions as { session_id: string }[]).map((s) => s.session_id)).toEqual([
+      carol.sessionId,
+    ]);
+    const ended = await client.fail(
+      Status.UNAUTHENTICATED,
+      "ListSessions",
+      {},
+      { token: other.access_token },
+    );
+    expect(ended.errorInfo?.reason).toBe("unauthenticated");
+    const renewed = await client.fail(Status.UNAUTHENTICATED, "RenewAccessToken", {
+      refresh_token: other.refresh_token,
+    });
+    expect(renewed.errorInfo?.reason).toBe("unauthenticated");
+
+    // Already ended, unknown, or another user's: NotFound. Not a UUID: InvalidArgument.
+    for (const session_id of [other.session_id, crypto.randomUUID(), alice.sessionId]) {
+      const gone = await client.fail(Status.NOT_FOUND, "EndSession", { session_id }, carol);
+      expect(gone.errorInfo?.reason).toBe("not_found");
+    }
+    const bad = await client.fail(
+      Status.INVALID_ARGUMENT,
+      "EndSession",
+      { session_id: "42" },
+      carol,
+    );
+    expect(Object.keys(bad.violations)).toEqual(["session_id"]);
+    const anonymous = await client.fail(Status.UNAUTHENTICATED, "ListSessions", {});
+    expect(anonymous.errorInfo?.reason).toBe("unauthenticated");
+    // alice's session was never touched.
+    expect((await client.call("ListSessions", {}, alice)).sessions.length).toBeGreaterThan(0);
+  });
+
+  test("password reset: RequestPasswordReset, ConfirmPasswordReset", async () => {
+    const dave = await grpcCustomer(client, bank.sql);
+    await bank.sql`update users set is_email_verified = true where username = ${dave.username}`;
+    // The same empty reply for a verified user's address, an unknown one, and a non-address.
+    expect(await client.call("RequestPasswordReset", { email: dave.email })).toEqual({});
+    for (const email of [`${uniqueName("nobody")}@example.com`, "not an address"]) {
+      expect(await client.call("RequestPasswordReset", { email })).toEqual({});
+    }
+    // The worker inside the server mails the link (the development log mailer: into the log).
+    const link = await poll("the password reset email", () => {
+      const line = bank.server
+        .output()
+        .split("\n")
+        .find((l) => l.includes(`to ${dave.email}: Reset your Simple Bank password`));
+      const match = /reset_password\?reset_id=([0-9a-f-]{36})&secret_code=([A-Za-z0-9_-]+)/.exec(
+        line ?? "",
+      );
+      return match ? { reset_id: match[1], secret_code: match[2] } : undefined;
+    });
+
+    const invalid = await client.fail(Status.INVALID_ARGUMENT, "ConfirmPasswordReset", {
+      reset_id: "42",
+      secret_code: "!",
+      new_password: "short",
+    });
+    expect(Object.keys(invalid.violations).sort()).toEqual([
+      "new_password",
+      "reset_id",
+      "secret_code",
+    ]);
+    const wrong = await client.fail(Status.FAILED_PRECONDITION, "ConfirmPasswordReset", {
+      ...link,
+      secret_code: "x".repeat(43),
+      new_password: "a new long password",
+    });
+    expect(wrong.errorInfo?.reason).toBe("verification_failed");
+
+    const password = `new-${crypto.randomUUID()}`;
+    expect(await client.call("ConfirmPasswordReset", { ...link, new_password: password })).toEqual(
+      {},
+    );
+    // Every session ended: the access token and the refresh token alike.
+    const revoked = await client.fail(Status.UNAUTHENTICATED, "ListSessions", {}, dave);
+    expect(revoked.errorInfo?.reason).toBe("unauthenticated");
+    await client.fail(Status.UNAUTHENTICATED, "RenewAccessToken", {
+      refresh_token: dave.refreshToken,
+    });
+    const old = await client.fail(Status.UNAUTHENTICATED, "LoginUser", {
+      username: dave.username,
+      password: dave.password,
+    });
+    expect(old.errorInfo?.reason).toBe("invalid_credentials");
+    const login = await client.call("LoginUser", { username: dave.username, password });
+    expect(Number(login.user.password_changed_at.seconds)).toBeGreaterThan(Date.now() / 1000 - 60);
+    // Single use.
+    const used = await client.fail(Status.FAILED_PRECONDITION, "ConfirmPasswordReset", {
+      ...link,
+      new_password: `again-${crypto.randomUUID()}`,
+    });
+    expect(used.errorInfo?.reason).toBe("verification_failed");
+  });
+
   test("accounts: CreateAccount, GetAccount, ListAccounts, ListEntries", async () => {
     const carol = await grpcCustomer(client, bank.sql);
     const { account } = await client.call("CreateAccount", { currency: "EUR" }, carol);
@@ -532,7 +656,11 @@ describe("reflection and health", () => {
     ]);
     const methods = await bufCurl([...flags, "--list-methods", base]);
     const bankMethods = methods.stdout.split("\n").filter((m) => m.startsWith("pb.SimpleBank/"));
-    expect(bankMethods).toHaveLength(17);
+    // Every RPC of the descriptor, from reflection alone (19 with the password reset pair).
+    expect(bankMethods.sort()).toEqual(
+      SimpleBank.methods.map((method) => `pb.SimpleBank/${method.name}`).sort(),
+    );
+    expect(bankMethods).toHaveLength(19);
 
     for (const protocol of ["grpc-v1", "grpc-v1alpha"]) {
       const login = await bufCurl([

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { hashSecretCode } from "../../src/core/auth/secret-codes.ts";
 import {
   BadRequestSchema,
   ErrorInfoSchema,
@@ -261,6 +262,46 @@ describe.each(TARGETS)("on the HTTP port of %s", (_target, baseUrl) => {
         client.endSession({ sessionId: "nope" }, bearer(aliceIn.accessToken)),
       );
       expect(badId.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field).toBe("session_id");
+
+      // Password reset: the same empty reply for any address; the link (minted here: this
+      // file's server runs no worker) sets the password and ends every session of the user.
+      await bank.sql`update users set is_email_verified = true where username = ${bob.username}`;
+      await client.requestPasswordReset({ email: `${bob.username}@example.com` });
+      await client.requestPasswordReset({ email: "nobody@example.com" });
+      const secretCode = `${crypto.randomUUID()}${crypto.randomUUID()}`.replaceAll("-", "");
+      const [reset] = await bank.sql<{ id: string }[]>`
+        update password_resets
+        set secret_code_hash = ${hashSecretCode(secretCode)},
+            expired_at = now() + interval '15 minutes'
+        where username = ${bob.username} and is_used = false
+        returning id`;
+      if (!reset) throw new Error("no password reset row for bob");
+      const wrongCode = await failure(
+        client.confirmPasswordReset({
+          resetId: reset.id,
+          secretCode: "x".repeat(43),
+          newPassword: "a brand new password",
+        }),
+      );
+      expect(wrongCode.code).toBe(Code.FailedPrecondition);
+      expect(wrongCode.findDetails(ErrorInfoSchema)[0]?.reason).toBe("verification_failed");
+      const badFields = await failure(
+        client.confirmPasswordReset({ resetId: "1", secretCode: "!", newPassword: "short" }),
+      );
+      expect(
+        badFields
+          .findDetails(BadRequestSchema)[0]
+          ?.fieldViolations.map((v) => v.field)
+          .sort(),
+      ).toEqual(["new_password", "reset_id", "secret_code"]);
+      await client.confirmPasswordReset({
+        resetId: reset.id,
+        secretCode,
+        newPassword: "a brand new password",
+      });
+      const bobEnded = await failure(client.listAccounts({}, bearer(bobIn.accessToken)));
+      expect(bobEnded.code).toBe(Code.Unauthenticated);
+      await logIn({ username: bob.username, password: "a brand new password" });
 
       // Last, the session: a profile change, a renewal, a logout.
       const updated = await client.updateUser(

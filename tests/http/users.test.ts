@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../../src/core/db/client.ts";
 import { sessions, users, verifyEmails } from "../../src/core/db/schema.ts";
 import { createApp } from "../../src/core/http/app.ts";
-import type { JobQueue } from "../../src/core/services/jobs.ts";
+import { type JobQueue, noJobs } from "../../src/core/services/jobs.ts";
 import {
   call,
   callOn,
@@ -414,6 +414,7 @@ describe("POST /users", () => {
   test("the verification job is enqueued in the SAME transaction as the insert", async () => {
     const seen: { insideTx: boolean; outside: boolean }[] = [];
     const recording: JobQueue = {
+      ...noJobs,
       async enqueueVerifyEmail(tx, job) {
         const inside = await tx.select().from(users).where(eq(users.username, job.username));
         const outside = await db.select().from(users).where(eq(users.username, job.username));
@@ -437,6 +438,7 @@ describe("POST /users", () => {
 
   test("no user without its job: a failing queue rolls the user back (500, nothing leaked)", async () => {
     const failing: JobQueue = {
+      ...noJobs,
       async enqueueVerifyEmail() {
         throw new Error("queue down: secret internal detail");
       },
@@ -764,6 +766,7 @@ describe("PATCH /users/{username}: emails", () => {
   test("a new address enqueues a verification email, in the update's transaction; a case change does not", async () => {
     const jobs: string[] = [];
     const recording: JobQueue = {
+      ...noJobs,
       async enqueueVerifyEmail(tx, job) {
         const [row] = await tx.select().from(users).where(eq(users.username, job.username));
         jobs.push(row?.email ?? "(none)");

@@ -3,7 +3,7 @@ import { sql as dsql, eq } from "drizzle-orm";
 import postgres from "postgres";
 import { users } from "../../src/core/db/schema.ts";
 import { createApp } from "../../src/core/http/app.ts";
-import type { JobQueue } from "../../src/core/services/jobs.ts";
+import { type JobQueue, noJobs } from "../../src/core/services/jobs.ts";
 import { call, expectProblem, signUp, testHttpDeps } from "../support/app.ts";
 import { testDatabase } from "../support/database.ts";
 import { uniqueName } from "../support/fixtures.ts";
@@ -69,6 +69,7 @@ describe("POST /users enqueues send_verify_email in its transaction", () => {
     const { deps } = await testDatabase();
     // The real pg-boss queue, then a failure later in the same transaction.
     const sendsThenFails: JobQueue = {
+      ...noJobs,
       async enqueueVerifyEmail(tx, job) {
         await deps.jobs.enqueueVerifyEmail(tx, job);
         const [sent] = await tx.execute<{ count: number }>(

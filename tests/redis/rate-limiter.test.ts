@@ -45,6 +45,8 @@ function rules(windowMs: number, limit = 5): RateLimitRules {
     signup_ip: rule,
     resend_verification: rule,
     transfers: rule,
+    password_reset_ip: rule,
+    password_reset_email: rule,
   };
 }
 

@@ -303,10 +303,17 @@ describe("API1: object ids in bodies", () => {
 
 /**
  * RPCs left out of the permission_denied sweep: those whose id-like request fields name no
- * one's object (the caller's own sign-up/login), and EndSession, which only ever finds the
+ * one's object (the caller's own sign-up/login; the links of VerifyEmail and ConfirmPasswordReset,
+ * which their secret code proves, with no caller at all), and EndSession, which only ever finds the
  * caller's own sessions (another's is not_found, not permission_denied: probed on its own below).
  */
-const PUBLIC_RPCS = new Set(["CreateUser", "LoginUser", "VerifyEmail", "EndSession"]);
+const PUBLIC_RPCS = new Set([
+  "CreateUser",
+  "LoginUser",
+  "VerifyEmail",
+  "ConfirmPasswordReset",
+  "EndSession",
+]);
 const RPC_REFERENCE = /(^id$|_id$|^owner$|^username$)/;
 
 /** Another party's objects, as an RPC test sees them (ids as numbers or int64 strings). */

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { eq, inArray } from "drizzle-orm";
-import { sessions, users, verifyEmails } from "../../src/core/db/schema.ts";
+import { hashSecretCode } from "../../src/core/auth/secret-codes.ts";
+import { passwordResets, sessions, users, verifyEmails } from "../../src/core/db/schema.ts";
 import {
   type AccountJson,
   call,
@@ -130,6 +131,21 @@ async function verificationQuery(user: TestUser, names = ["email_id", "secret_co
   return `?${names[0]}=${row?.id}&${names[1]}=${secretCode}`;
 }
 
+/** A minted password reset link of a user of its own (a confirmation ends their sessions). */
+async function passwordResetLink() {
+  const user = await signUp();
+  const secretCode = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+  const resetId = crypto.randomUUID();
+  await deps.db.insert(passwordResets).values({
+    id: resetId,
+    username: user.username,
+    email: user.email,
+    secretCodeHash: hashSecretCode(secretCode),
+    expiredAt: new Date(Date.now() + 15 * 60_000),
+  });
+  return { reset_id: resetId, secret_code: secretCode };
+}
+
 const newUserBody = () => {
   const username = uniqueName("p3");
   return {
@@ -165,6 +181,18 @@ const STEPS: Record<string, Step> = {
     await call("GET", `/verify_email${await verificationQuery(w.alice)}`),
     await call("GET", "/verify_email?email_id=1&secret_code=wrong-code-wrong-code-wrong"),
   ],
+  "POST /users/password_reset": async (w) => [
+    await call("POST", "/users/password_reset", { body: { email: w.alice.email } }),
+    await call("POST", "/users/password_reset", { body: { email: "nobody@example.com" } }),
+  ],
+  "POST /users/password_reset/confirm": async () => {
+    const link = await passwordResetLink();
+    const body = { ...link, new_password: `pw-${crypto.randomUUID()}` };
+    return [
+      await call("POST", "/users/password_reset/confirm", { body }),
+      await call("POST", "/users/password_reset/confirm", { body }),
+    ];
+  },
   "POST /users/login": async (w) => [
     await call("POST", "/users/login", {
       body: { username: w.bob.username, password: w.bob.password },

@@ -7,9 +7,10 @@ import { bankApp } from "./support.ts";
  * OWASP API6:2023 Unrestricted Access to Sensitive Business Flows. The bank's sensitive flows
  * are moving money, creating identities and sending email. The contract limits them per ACTOR,
  * not per connection, so new IPs do not buy new allowance where the actor is known: transfers
- * per user, verification emails per user, sign-ups per client IP; a payment retried or raced is
- * paid once (Idempotency-Key); one account per owner and currency. (tests/security/README.md
- * says what the contract does not limit, and why.)
+ * per user, verification emails per user, password reset emails per address (and per client
+ * IP), sign-ups per client IP; a payment retried or raced is paid once (Idempotency-Key); one
+ * account per owner and currency. (tests/security/README.md says what the contract does not
+ * limit, and why.)
  */
 
 const LIMITS = {
@@ -17,6 +18,8 @@ const LIMITS = {
   RATE_LIMIT_TRANSFERS: "3/1h",
   RATE_LIMIT_RESEND_VERIFICATION: "2/1h",
   RATE_LIMIT_SIGNUP_IP: "3/1h",
+  RATE_LIMIT_PASSWORD_RESET_EMAIL: "2/1h",
+  RATE_LIMIT_PASSWORD_RESET_IP: "4/1h",
 };
 
 describe("API6: automated abuse of money and email flows", () => {
@@ -69,6 +72,27 @@ describe("API6: automated abuse of money and email flows", () => {
       });
     for (let i = 0; i < 2; i++) expect((await resend(`203.0.113.${i}`)).status).toBe(202);
     expectProblem(await resend("203.0.113.200"), 429, "rate_limited");
+  });
+
+  test("password reset emails are limited per address (a new IP buys nothing) and per client IP", async () => {
+    const bank = await bankApp(LIMITS, { trustProxyHops: 1, connectionIp: () => "192.0.2.63" });
+    const victim = `${uniqueName("a6")}@example.com`;
+    const ask = (email: string, ip: string) =>
+      bank.request("POST", "/users/password_reset", {
+        body: { email },
+        headers: { "X-Forwarded-For": ip },
+      });
+    for (let i = 0; i < 2; i++) expect((await ask(victim, `203.0.113.${10 + i}`)).status).toBe(202);
+    expectProblem(await ask(victim, "203.0.113.201"), 429, "rate_limited");
+    // One client spraying addresses: stopped by the per-IP limit.
+    for (let i = 0; i < 4; i++) {
+      expect((await ask(`${uniqueName("a6")}@example.com`, "203.0.113.202")).status).toBe(202);
+    }
+    expectProblem(
+      await ask(`${uniqueName("a6")}@example.com`, "203.0.113.202"),
+      429,
+      "rate_limited",
+    );
   });
 
   test("sign-ups are limited per client IP (mass account creation)", async () => {

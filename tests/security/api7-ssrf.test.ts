@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
+import postgres from "postgres";
 import type { CapturedRequest } from "../support/email-capture.ts";
 import { uniqueName } from "../support/fixtures.ts";
 import {
@@ -80,11 +81,10 @@ function urlsIn(email: CapturedRequest): string[] {
   return [...text.matchAll(/https?:\/\/[^\s"'<>]+/g)].map((m) => m[0].replaceAll("&amp;", "&"));
 }
 
-function expectConfiguredLinks(email: CapturedRequest): void {
+function expectConfiguredLinks(email: CapturedRequest, path = "/verify_email"): void {
   const urls = urlsIn(email);
   expect(urls.length).toBeGreaterThan(0);
-  for (const url of urls)
-    expect(url.startsWith(`${PROCESS_APP_BASE_URL}/verify_email?`)).toBe(true);
+  for (const url of urls) expect(url.startsWith(`${PROCESS_APP_BASE_URL}${path}?`)).toBe(true);
   expect(JSON.stringify(email.body)).not.toContain(EVIL);
   expect(JSON.stringify(email.body)).not.toContain("6666");
 }
@@ -128,7 +128,7 @@ describe("API7: no user-supplied URL is ever fetched", () => {
   });
 });
 
-describe("API7: the verification link comes from APP_BASE_URL, not from the request", () => {
+describe("API7: the emailed links come from APP_BASE_URL, not from the request", () => {
   test("sign-up with an attacker's Host, X-Forwarded-Host, Forwarded…: the email links to APP_BASE_URL only", async () => {
     const username = uniqueName("ssrf");
     const password = `pw-${crypto.randomUUID()}`;
@@ -167,6 +167,20 @@ describe("API7: the verification link comes from APP_BASE_URL, not from the requ
     ).toBe(200);
     const changed = await bank.capture.waitFor((e) => e.body.to?.[0] === newEmail && e.delivered);
     expectConfiguredLinks(changed);
+
+    // A password reset, asked for with the same headers: its link too.
+    const sql = postgres(bank.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      await sql`update users set is_email_verified = true where username = ${username}`;
+    } finally {
+      await sql.end();
+    }
+    const reset = await rawRequest("POST", "/users/password_reset", auth, { email: newEmail });
+    expect(reset.status).toBe(202);
+    const resetMail = await bank.capture.waitFor(
+      (e) => e.body.to?.[0] === newEmail && e.delivered && e !== changed,
+    );
+    expectConfiguredLinks(resetMail, "/reset_password");
 
     // Every request the worker made went to the configured provider, and only there.
     for (const request of bank.capture.emails) expect(request.path).toBe("/emails");

@@ -6,10 +6,11 @@ import { type BankProcess, PROCESS_API_KEY, startBankProcess } from "./support.t
 /**
  * Secrets never reach the logs. A spawned server with its job worker, at LOG_LEVEL=debug, goes
  * through a whole life (sign-ups, the verification email and its link, logins, renewals, a
- * role grant, deposits, transfers, a password change, failed logins, forged tokens, the gateway
- * and Connect, logout); then NONE of these appears anywhere in what it printed: the passwords
- * (right and wrong), the access and refresh tokens, the refresh-token hashes and bcrypt hashes
- * in the database, the verification codes (database and email), the token key, the resend key.
+ * role grant, deposits, transfers, a password change, a password reset, failed logins, forged
+ * tokens, the gateway and Connect, logout); then NONE of these appears anywhere in what it
+ * printed: the passwords (right and wrong), the access and refresh tokens, the refresh-token
+ * hashes and bcrypt hashes in the database, the verification and password reset codes
+ * (database and email; the reset codes' hashes too), the token key, the resend key.
  */
 
 let bank: BankProcess;
@@ -220,6 +221,39 @@ describe("secrets never in logs", () => {
     });
     remember("wrong-password-connect");
 
+    // A password reset: the emailed code, the new password, a wrong code.
+    await sql`update users set is_email_verified = true where username = ${carol.username}`;
+    expectStatus(
+      await request("POST", "/users/password_reset", { body: { email: carol.email } }),
+      202,
+    );
+    const resetMail = await bank.capture.waitFor(
+      (e) =>
+        e.body.to?.[0] === carol.email && /reset_password\?/.test(e.body.text ?? "") && e.delivered,
+    );
+    const resetLink = /https?:\/\/[^\s"'<>]+reset_password\?[^\s"'<>]+/.exec(
+      resetMail.body.text ?? "",
+    )?.[0];
+    if (!resetLink) throw new Error(`no link in ${resetMail.body.text}`);
+    const reset = new URL(resetLink);
+    const resetId = reset.searchParams.get("reset_id");
+    const resetPassword = `reset-${crypto.randomUUID()}`;
+    const wrongResetCode = `wrongreset-${crypto.randomUUID()}`;
+    remember(reset.searchParams.get("secret_code") ?? undefined, resetPassword, wrongResetCode);
+    await request("POST", "/users/password_reset/confirm", {
+      body: { reset_id: resetId, secret_code: wrongResetCode, new_password: resetPassword },
+    });
+    expectStatus(
+      await request("POST", "/users/password_reset/confirm", {
+        body: {
+          reset_id: resetId,
+          secret_code: reset.searchParams.get("secret_code"),
+          new_password: resetPassword,
+        },
+      }),
+      204,
+    );
+
     // Logout.
     const after = await request<Tokens>("POST", "/users/login", {
       body: { username: alice.username, password: newPassword },
@@ -238,6 +272,10 @@ describe("secrets never in logs", () => {
     }
     for (const row of await sql<{ c: string }[]>`select secret_code as c from verify_emails`) {
       remember(row.c);
+    }
+    for (const row of await sql<{ h: string }[]>`
+      select secret_code_hash as h from password_resets where secret_code_hash is not null`) {
+      remember(row.h);
     }
 
     await Bun.sleep(500);

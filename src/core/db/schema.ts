@@ -91,6 +91,31 @@ export const verifyEmails = pgTable(
   (t) => [index("verify_emails_username_idx").on(t.username)],
 );
 
+/**
+ * Password reset links (POST /users/password_reset). The request writes the row and enqueues
+ * its job in one transaction; the job mints the secret code, keeps only its SHA-256 here and
+ * mails the code itself. A code is good once, until `expired_at` (15 minutes after it was
+ * minted); a newer request for the same user marks the older rows used (one live link each).
+ */
+export const passwordResets = pgTable(
+  "password_resets",
+  {
+    id: uuid("id").primaryKey(),
+    username: varchar("username", { length: 100 })
+      .notNull()
+      .references(() => users.username),
+    /** The address the link goes to: the user must still have it when the link is followed. */
+    email: varchar("email", { length: 200 }).notNull(),
+    /** SHA-256 (hex) of the secret code; null until the job has minted one. */
+    secretCodeHash: varchar("secret_code_hash", { length: 64 }),
+    isUsed: boolean("is_used").notNull().default(false),
+    createdAt: createdAt(),
+    /** Null until the job has minted the code. */
+    expiredAt: timestamptz("expired_at"),
+  },
+  (t) => [index("password_resets_username_idx").on(t.username)],
+);
+
 export const accounts = pgTable(
   "accounts",
   {

@@ -147,7 +147,7 @@ export const ERROR_TABLE = {
   verification_failed: {
     kind: "business_rule",
     title: "Verification failed",
-    meaning: "The verification link is wrong, unknown, already used or expired.",
+    meaning: "The verification or password reset link is wrong, unknown, already used or expired.",
   },
   already_verified: {
     kind: "business_rule",

@@ -13,6 +13,14 @@ export const RATE_LIMITS = {
     counts: "`POST /users/resend_verification` per user",
   },
   transfers: { fallback: "60/1m", counts: "`POST /transfers` per user" },
+  password_reset_ip: {
+    fallback: "10/1h",
+    counts: "`POST /users/password_reset` per client IP",
+  },
+  password_reset_email: {
+    fallback: "3/1h",
+    counts: "`POST /users/password_reset` per email address (known or not)",
+  },
 } as const;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;

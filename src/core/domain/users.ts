@@ -10,6 +10,20 @@ import { expected } from "./messages.ts";
 /** The reserved system user that owns the treasury accounts; it can never log in. */
 export const SYSTEM_USERNAME = "bank";
 
+/**
+ * Usernames nobody may register (contract, "Users and sessions"): the system user and every
+ * fixed path word under `/users/` that the username rule admits (`me` is too short already), so
+ * no user can shadow a route. A word added under `/users/` goes here too (a test holds the two
+ * lists together).
+ */
+export const RESERVED_USERNAMES: readonly string[] = [
+  SYSTEM_USERNAME,
+  "login",
+  "logout",
+  "password_reset",
+  "resend_verification",
+];
+
 export const MIN_PASSWORD_BYTES = 8;
 export const MAX_PASSWORD_BYTES = 72;
 export const MAX_EMAIL_LENGTH = 200;
@@ -51,6 +65,9 @@ export const emailRule = z
 export const secretCodeRule = z
   .string({ error: expected("a string") })
   .regex(/^[A-Za-z0-9_-]{16,128}$/, { error: "is not a valid verification code" });
+
+/** A password reset link's id (a UUID: it says nothing about how many links there were). */
+export const resetIdRule = z.uuid({ error: "must be a password reset id (a UUID)" });
 
 /** A session id (contract, "Conventions": sessions are UUIDs). */
 export const sessionIdRule = z.uuid({ error: "must be a session id (a UUID)" });

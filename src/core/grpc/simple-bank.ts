@@ -3,6 +3,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { ValidationError } from "../domain/errors.ts";
 import type { Currency } from "../domain/money.ts";
 import * as accounts from "../services/accounts.ts";
+import * as passwordReset from "../services/password-reset.ts";
 import type { LimitedOperation } from "../services/rate-limits.ts";
 import * as sessions from "../services/sessions.ts";
 import * as transfers from "../services/transfers.ts";
@@ -61,6 +62,8 @@ const ACCESS = {
   withdraw: {},
   listSessions: {},
   endSession: {},
+  requestPasswordReset: "public",
+  confirmPasswordReset: "public",
 } as const satisfies Record<keyof typeof SimpleBank.method, Access>;
 
 /** The access rule of any method the routers serve (health and reflection are public). */
@@ -217,6 +220,24 @@ export const simpleBank: ServiceImpl<typeof SimpleBank> = {
 
   async endSession(req, context) {
     await sessions.endSession(sessionContext(context), req.sessionId);
+    return {};
+  },
+
+  async requestPasswordReset(req, context) {
+    await passwordReset.requestPasswordReset(
+      serviceContext(context),
+      { email: req.email },
+      callState(context.values).client,
+    );
+    return {};
+  },
+
+  async confirmPasswordReset(req, context) {
+    await passwordReset.confirmPasswordReset(serviceContext(context), {
+      resetId: req.resetId,
+      secretCode: req.secretCode,
+      newPassword: req.newPassword,
+    });
     return {};
   },
 

@@ -16,7 +16,16 @@ export const QUEUES = {
   sendVerifyEmail: "send_verify_email",
   /** Where send_verify_email jobs go when they exhaust their retries or fail for good. */
   sendVerifyEmailDead: "send_verify_email_dead",
+  sendPasswordReset: "send_password_reset",
+  /** Where send_password_reset jobs go when they exhaust their retries or fail for good. */
+  sendPasswordResetDead: "send_password_reset_dead",
 } as const;
+
+/** Each email queue and its dead-letter queue (same retries and backoff for both kinds). */
+export const EMAIL_QUEUES = [
+  { queue: QUEUES.sendVerifyEmail, deadLetter: QUEUES.sendVerifyEmailDead },
+  { queue: QUEUES.sendPasswordReset, deadLetter: QUEUES.sendPasswordResetDead },
+] as const;
 
 export interface JobSettings {
   /** Retries after the first attempt. */
@@ -110,19 +119,21 @@ export async function startJobQueue(options: {
   });
   onBossError(boss, options.logger, options.outage);
   await boss.start();
-  await boss.createQueue(QUEUES.sendVerifyEmailDead, { retryLimit: 0 });
-  const queueOptions = {
-    retryLimit: settings.retryLimit,
-    retryDelay: settings.retryDelaySeconds,
-    retryBackoff: true,
-    retryDelayMax: settings.retryDelayMaxSeconds,
-    expireInSeconds: settings.expireInSeconds ?? DEFAULT_JOB_SETTINGS.expireInSeconds,
-    deadLetter: QUEUES.sendVerifyEmailDead,
-  };
-  await boss.createQueue(QUEUES.sendVerifyEmail, queueOptions);
-  // createQueue leaves an existing queue as it was: a database made by an older release gets
-  // today's settings too.
-  await boss.updateQueue(QUEUES.sendVerifyEmail, queueOptions);
+  for (const { queue, deadLetter } of EMAIL_QUEUES) {
+    await boss.createQueue(deadLetter, { retryLimit: 0 });
+    const queueOptions = {
+      retryLimit: settings.retryLimit,
+      retryDelay: settings.retryDelaySeconds,
+      retryBackoff: true,
+      retryDelayMax: settings.retryDelayMaxSeconds,
+      expireInSeconds: settings.expireInSeconds ?? DEFAULT_JOB_SETTINGS.expireInSeconds,
+      deadLetter,
+    };
+    await boss.createQueue(queue, queueOptions);
+    // createQueue leaves an existing queue as it was: a database made by an older release gets
+    // today's settings too.
+    await boss.updateQueue(queue, queueOptions);
+  }
   let stopped: Promise<void> | undefined;
   return {
     boss,
@@ -140,6 +151,9 @@ function createJobQueue(boss: PgBoss): JobQueue {
   return {
     async enqueueVerifyEmail(tx: Transaction, job: { username: string }) {
       await boss.send(QUEUES.sendVerifyEmail, job, { db: jobDatabase(tx) });
+    },
+    async enqueuePasswordReset(tx: Transaction, job: { resetId: string }) {
+      await boss.send(QUEUES.sendPasswordReset, job, { db: jobDatabase(tx) });
     },
   };
 }
@@ -199,15 +213,17 @@ function detachJobQueue(boss: PgBoss): Promise<void> {
  * enqueue than `createJobQueue`, for a queue that needs no process of its own.
  */
 export function createAttachedJobQueue(logger: Logger): JobQueue {
+  const sendOn = async (tx: Transaction, queue: string, job: object) => {
+    const db = jobDatabase(tx);
+    const boss = await attachJobQueue(db, logger);
+    try {
+      await boss.send(queue, job, { db });
+    } finally {
+      await detachJobQueue(boss);
+    }
+  };
   return {
-    async enqueueVerifyEmail(tx: Transaction, job: { username: string }) {
-      const db = jobDatabase(tx);
-      const boss = await attachJobQueue(db, logger);
-      try {
-        await boss.send(QUEUES.sendVerifyEmail, job, { db });
-      } finally {
-        await detachJobQueue(boss);
-      }
-    },
+    enqueueVerifyEmail: (tx, job) => sendOn(tx, QUEUES.sendVerifyEmail, job),
+    enqueuePasswordReset: (tx, job) => sendOn(tx, QUEUES.sendPasswordReset, job),
   };
 }

@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
+import { newSecretCode } from "../auth/secret-codes.ts";
 import type { Database } from "../db/client.ts";
 import { users, verifyEmails } from "../db/schema.ts";
 import { usernameRule } from "../domain/users.ts";
@@ -33,11 +33,6 @@ export interface VerifyEmailJobDeps {
 export interface JobOutcome {
   status: "completed" | "deadletter";
   output: Record<string, unknown>;
-}
-
-/** 128 bits is the contract's minimum; these are 256, url-safe (43 characters). */
-function newSecretCode(): string {
-  return randomBytes(32).toString("base64url");
 }
 
 export async function sendVerifyEmail(

@@ -1,7 +1,8 @@
 import type { PgBoss } from "pg-boss";
 import type { Logger } from "../lib/logger.ts";
-import { QUEUES } from "./boss.ts";
-import { sendVerifyEmail, type VerifyEmailJobDeps } from "./send-verify-email.ts";
+import { EMAIL_QUEUES } from "./boss.ts";
+import { type PasswordResetJobDeps, sendPasswordReset } from "./send-password-reset.ts";
+import { sendVerifyEmail } from "./send-verify-email.ts";
 
 export interface WorkerOptions {
   /** Jobs this process runs at once. */
@@ -19,14 +20,14 @@ export interface WorkerActivity {
 }
 
 /**
- * Runs the background jobs in this process: `send_verify_email`, and a watcher of its dead
- * letters that logs each at error level. Every job logs its start, success or failure with its
- * id and type. Stopping is pg-boss's `stop()` (`JobQueueHandle.stop()`; running jobs finish).
+ * Runs the background jobs in this process: `send_verify_email` and `send_password_reset`, and
+ * a watcher of each one's dead letters that logs each at error level. Every job logs its start,
+ * success or failure with its id and type. Stopping is pg-boss's `stop()` (`JobQueueHandle.stop()`; running jobs finish).
  * Resolves to the worker's live activity (an edge invocation watches it to stop when idle).
  */
 export async function startWorker(
   boss: PgBoss,
-  deps: VerifyEmailJobDeps & { logger: Logger },
+  deps: PasswordResetJobDeps & { logger: Logger },
   options: WorkerOptions,
 ): Promise<WorkerActivity> {
   const pollingIntervalSeconds = options.pollingIntervalSeconds ?? 1;
@@ -42,66 +43,76 @@ export async function startWorker(
     }
   };
 
-  await boss.work(
-    QUEUES.sendVerifyEmail,
-    {
-      batchSize: 1,
-      localConcurrency: options.concurrency,
-      perJobResults: true,
-      includeMetadata: true,
-      pollingIntervalSeconds,
-    },
-    (jobs) =>
-      tracked(async () => {
-        const results = [];
-        for (const job of jobs) {
-          const log = deps.logger.child({
-            job_id: job.id,
-            job_type: job.name,
-            attempt: job.retryCount + 1,
-          });
-          log.info("job started");
-          try {
-            const outcome = await sendVerifyEmail(deps, job);
-            if (outcome.status === "deadletter") {
-              log.error("job failed for good: no retry, to the dead-letter queue", outcome.output);
-            } else {
-              log.info("job succeeded", outcome.output);
+  for (const { queue, deadLetter, handler } of [
+    { ...EMAIL_QUEUES[0], handler: sendVerifyEmail },
+    { ...EMAIL_QUEUES[1], handler: sendPasswordReset },
+  ]) {
+    await boss.work(
+      queue,
+      {
+        batchSize: 1,
+        localConcurrency: options.concurrency,
+        perJobResults: true,
+        includeMetadata: true,
+        pollingIntervalSeconds,
+      },
+      (jobs) =>
+        tracked(async () => {
+          const results = [];
+          for (const job of jobs) {
+            const log = deps.logger.child({
+              job_id: job.id,
+              job_type: job.name,
+              attempt: job.retryCount + 1,
+            });
+            log.info("job started");
+            try {
+              const outcome = await handler(deps, job);
+              if (outcome.status === "deadletter") {
+                log.error(
+                  "job failed for good: no retry, to the dead-letter queue",
+                  outcome.output,
+                );
+              } else {
+                log.info("job succeeded", outcome.output);
+              }
+              results.push({ id: job.id, status: outcome.status, output: outcome.output });
+            } catch (error) {
+              if (job.retryCount < job.retryLimit) {
+                log.warn("job failed: it will be retried", {
+                  error,
+                  retries_left: job.retryLimit - job.retryCount,
+                });
+              } else {
+                log.error("job failed and has no retries left: to the dead-letter queue", {
+                  error,
+                });
+              }
+              throw error;
             }
-            results.push({ id: job.id, status: outcome.status, output: outcome.output });
-          } catch (error) {
-            if (job.retryCount < job.retryLimit) {
-              log.warn("job failed: it will be retried", {
-                error,
-                retries_left: job.retryLimit - job.retryCount,
-              });
-            } else {
-              log.error("job failed and has no retries left: to the dead-letter queue", { error });
-            }
-            throw error;
           }
-        }
-        return results;
-      }),
-  );
+          return results;
+        }),
+    );
 
-  await boss.work(
-    QUEUES.sendVerifyEmailDead,
-    { batchSize: 10, includeMetadata: true, pollingIntervalSeconds },
-    (jobs) =>
-      tracked(async () => {
-        for (const job of jobs) {
-          // Named by the job that failed (its id and type), not by its copy in this queue.
-          deps.logger.error("dead-lettered job: the email was never sent", {
-            job_id: job.sourceId ?? job.id,
-            job_type: job.sourceName ?? QUEUES.sendVerifyEmail,
-            dead_letter_job_id: job.id,
-            attempts: (job.sourceRetryCount ?? 0) + 1,
-            data: job.data,
-            output: job.sourceOutput,
-          });
-        }
-      }),
-  );
+    await boss.work(
+      deadLetter,
+      { batchSize: 10, includeMetadata: true, pollingIntervalSeconds },
+      (jobs) =>
+        tracked(async () => {
+          for (const job of jobs) {
+            // Named by the job that failed (its id and type), not by its copy in this queue.
+            deps.logger.error("dead-lettered job: the email was never sent", {
+              job_id: job.sourceId ?? job.id,
+              job_type: job.sourceName ?? queue,
+              dead_letter_job_id: job.id,
+              attempts: (job.sourceRetryCount ?? 0) + 1,
+              data: job.data,
+              output: job.sourceOutput,
+            });
+          }
+        }),
+    );
+  }
   return activity;
 }

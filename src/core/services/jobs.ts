@@ -6,9 +6,12 @@ import type { Transaction } from "../db/client.ts";
  */
 export interface JobQueue {
   enqueueVerifyEmail(tx: Transaction, job: { username: string }): Promise<void>;
+  /** The email of password reset `resetId` (POST /users/password_reset). */
+  enqueuePasswordReset(tx: Transaction, job: { resetId: string }): Promise<void>;
 }
 
 /** Enqueues nothing: for tools and tests that do not send email. */
 export const noJobs: JobQueue = {
   async enqueueVerifyEmail() {},
+  async enqueuePasswordReset() {},
 };

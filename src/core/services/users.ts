@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { and, eq, ne, sql } from "drizzle-orm";
 import type { z } from "zod";
+import { sameSecret } from "../auth/secret-codes.ts";
 import type { Transaction } from "../db/client.ts";
 import { isConstraintViolation } from "../db/errors.ts";
 import { sessions, users, verifyEmails } from "../db/schema.ts";
@@ -16,6 +16,7 @@ import {
   emailRule,
   fullNameRule,
   passwordRule,
+  RESERVED_USERNAMES,
   secretCodeRule,
   usernameRule,
 } from "../domain/users.ts";
@@ -46,7 +47,8 @@ export interface CreateUserInput {
 /**
  * Registers a depositor and, in the SAME transaction, enqueues the verification email: no
  * user without its job, no job without its user. 409 `username_taken` / `email_taken`
- * (emails are unique case-insensitively; the system user's name is taken).
+ * (emails are unique case-insensitively; the system user's name and the fixed path words under
+ * `/users/` are reserved).
  */
 export async function createUser(
   ctx: ServiceContext,
@@ -60,6 +62,7 @@ export async function createUser(
     ["full_name", fullNameRule, input.fullName],
     ["email", emailRule, input.email],
   ]);
+  if (RESERVED_USERNAMES.includes(input.username)) throw usernameTaken();
   const hashedPassword = await ctx.passwords.hash(input.password);
   try {
     return await inTransaction(ctx, async (tx) => {
@@ -162,7 +165,7 @@ export async function updateUser(
  * Blocks every open session of `username` except `keep` (the caller's own, if any); returns
  * their ids, for the revocation store once the transaction has committed.
  */
-async function blockSessions(
+export async function blockSessions(
   tx: Transaction,
   username: string,
   keep: string | null,
@@ -246,16 +249,10 @@ export async function verifyEmail(
   });
 }
 
-/** Constant-time equality of two secrets of any length (compares their SHA-256 digests). */
-function sameSecret(a: string, b: string): boolean {
-  const digest = (value: string) => createHash("sha256").update(value).digest();
-  return timingSafeEqual(digest(a), digest(b));
-}
+const usernameTaken = () => new ConflictError("username_taken", "this username is already taken");
 
 function uniqueUserConflict(error: unknown): ConflictError | undefined {
-  if (isConstraintViolation(error, "users_pkey")) {
-    return new ConflictError("username_taken", "this username is already taken");
-  }
+  if (isConstraintViolation(error, "users_pkey")) return usernameTaken();
   if (isConstraintViolation(error, "users_email_key")) {
     return new ConflictError("email_taken", "this email address is already registered");
   }

@@ -27,7 +27,7 @@ const DETAILS: Partial<Record<ErrorCode, string>> = {
   same_account: "cannot transfer to the same account",
   invalid_account: "a treasury account cannot take part in this operation",
   idempotency_key_reused: "this Idempotency-Key was used with a different request",
-  verification_failed: "the verification link is wrong, unknown, used or expired",
+  verification_failed: "this verification link is invalid, already used or expired",
   already_verified: "your email address is already verified",
   rate_limited: "too many requests; retry in 30 seconds",
   unavailable: "the database is unavailable; retry shortly",

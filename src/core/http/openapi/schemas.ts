@@ -26,6 +26,7 @@ import {
   MAX_PASSWORD_BYTES,
   MIN_PASSWORD_BYTES,
   passwordRule,
+  resetIdRule,
   secretCodeRule,
   sessionIdRule,
   usernameRule,
@@ -305,6 +306,31 @@ export const UpdateUserBody = z
     password: Password.optional(),
   })
   .openapi("UpdateUserRequest", { description: "Only the fields present change; at least one." });
+
+export const PasswordResetBody = z
+  .strictObject({
+    email: z.string({ error: expected("a string") }).openapi({
+      description:
+        "The account's address. Any string is accepted and answered alike: whether it is anyone's address is never told.",
+      example: "alice@example.com",
+    }),
+  })
+  .openapi("PasswordResetRequest");
+
+export const ConfirmPasswordResetBody = z
+  .strictObject({
+    reset_id: documentable(resetIdRule).openapi({
+      format: "uuid",
+      description: "From the password reset link",
+      example: "0b8e6f64-5a8b-4f8f-9a51-2c7b4f1e9d3a",
+    }),
+    secret_code: documentable(secretCodeRule).openapi({
+      description: "From the password reset link",
+      example: "Zq3oK2p9yGQ1w8sV4bXcTg",
+    }),
+    new_password: Password,
+  })
+  .openapi("ConfirmPasswordResetRequest");
 
 export const CreateAccountBody = z
   .strictObject({ currency: Currency })

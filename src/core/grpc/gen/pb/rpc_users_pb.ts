@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pb/rpc_users.proto.
  */
 export const file_pb_rpc_users: GenFile = /*@__PURE__*/
-  fileDesc("ChJwYi9ycGNfdXNlcnMucHJvdG8SAnBiIlkKEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhEKCWZ1bGxfbmFtZRgCIAEoCRINCgVlbWFpbBgDIAEoCRIQCghwYXNzd29yZBgEIAEoCSIsChJDcmVhdGVVc2VyUmVzcG9uc2USFgoEdXNlchgBIAEoCzIILnBiLlVzZXIijQEKEVVwZGF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhYKCWZ1bGxfbmFtZRgCIAEoCUgAiAEBEhIKBWVtYWlsGAMgASgJSAGIAQESFQoIcGFzc3dvcmQYBCABKAlIAogBAUIMCgpfZnVsbF9uYW1lQggKBl9lbWFpbEILCglfcGFzc3dvcmQiLAoSVXBkYXRlVXNlclJlc3BvbnNlEhYKBHVzZXIYASABKAsyCC5wYi5Vc2VyIjsKElZlcmlmeUVtYWlsUmVxdWVzdBIQCghlbWFpbF9pZBgBIAEoAxITCgtzZWNyZXRfY29kZRgCIAEoCSIqChNWZXJpZnlFbWFpbFJlc3BvbnNlEhMKC2lzX3ZlcmlmaWVkGAEgASgIIjYKEExvZ2luVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAki5wEKEUxvZ2luVXNlclJlc3BvbnNlEhYKBHVzZXIYASABKAsyCC5wYi5Vc2VyEhIKCnNlc3Npb25faWQYAiABKAkSFAoMYWNjZXNzX3Rva2VuGAMgASgJEhUKDXJlZnJlc2hfdG9rZW4YBCABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKGHJlZnJlc2hfdG9rZW5fZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMAoXUmVuZXdBY2Nlc3NUb2tlblJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSLCAQoYUmVuZXdBY2Nlc3NUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRI7ChdhY2Nlc3NfdG9rZW5fZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI8ChhyZWZyZXNoX3Rva2VuX2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiFQoTTGlzdFNlc3Npb25zUmVxdWVzdCLlAQoHU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJEhIKCnVzZXJfYWdlbnQYAiABKAkSEQoJY2xpZW50X2lwGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJlbmV3ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2N1cnJlbnQYByABKAgiNQoUTGlzdFNlc3Npb25zUmVzcG9uc2USHQoIc2Vzc2lvbnMYASADKAsyCy5wYi5TZXNzaW9uIicKEUVuZFNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFAoSRW5kU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_pb_user]);
+  fileDesc("ChJwYi9ycGNfdXNlcnMucHJvdG8SAnBiIlkKEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhEKCWZ1bGxfbmFtZRgCIAEoCRINCgVlbWFpbBgDIAEoCRIQCghwYXNzd29yZBgEIAEoCSIsChJDcmVhdGVVc2VyUmVzcG9uc2USFgoEdXNlchgBIAEoCzIILnBiLlVzZXIijQEKEVVwZGF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhYKCWZ1bGxfbmFtZRgCIAEoCUgAiAEBEhIKBWVtYWlsGAMgASgJSAGIAQESFQoIcGFzc3dvcmQYBCABKAlIAogBAUIMCgpfZnVsbF9uYW1lQggKBl9lbWFpbEILCglfcGFzc3dvcmQiLAoSVXBkYXRlVXNlclJlc3BvbnNlEhYKBHVzZXIYASABKAsyCC5wYi5Vc2VyIjsKElZlcmlmeUVtYWlsUmVxdWVzdBIQCghlbWFpbF9pZBgBIAEoAxITCgtzZWNyZXRfY29kZRgCIAEoCSIqChNWZXJpZnlFbWFpbFJlc3BvbnNlEhMKC2lzX3ZlcmlmaWVkGAEgASgIIjYKEExvZ2luVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAki5wEKEUxvZ2luVXNlclJlc3BvbnNlEhYKBHVzZXIYASABKAsyCC5wYi5Vc2VyEhIKCnNlc3Npb25faWQYAiABKAkSFAoMYWNjZXNzX3Rva2VuGAMgASgJEhUKDXJlZnJlc2hfdG9rZW4YBCABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKGHJlZnJlc2hfdG9rZW5fZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMAoXUmVuZXdBY2Nlc3NUb2tlblJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSLCAQoYUmVuZXdBY2Nlc3NUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRI7ChdhY2Nlc3NfdG9rZW5fZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI8ChhyZWZyZXNoX3Rva2VuX2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiFQoTTGlzdFNlc3Npb25zUmVxdWVzdCLlAQoHU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJEhIKCnVzZXJfYWdlbnQYAiABKAkSEQoJY2xpZW50X2lwGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJlbmV3ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2N1cnJlbnQYByABKAgiNQoUTGlzdFNlc3Npb25zUmVzcG9uc2USHQoIc2Vzc2lvbnMYASADKAsyCy5wYi5TZXNzaW9uIicKEUVuZFNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFAoSRW5kU2Vzc2lvblJlc3BvbnNlIiwKG1JlcXVlc3RQYXNzd29yZFJlc2V0UmVxdWVzdBINCgVlbWFpbBgBIAEoCSIeChxSZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlIloKG0NvbmZpcm1QYXNzd29yZFJlc2V0UmVxdWVzdBIQCghyZXNldF9pZBgBIAEoCRITCgtzZWNyZXRfY29kZRgCIAEoCRIUCgxuZXdfcGFzc3dvcmQYAyABKAkiHgocQ29uZmlybVBhc3N3b3JkUmVzZXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_pb_user]);
 
 /**
  * @generated from message pb.CreateUserRequest
@@ -410,4 +410,81 @@ export type EndSessionResponse = Message<"pb.EndSessionResponse"> & {
  */
 export const EndSessionResponseSchema: GenMessage<EndSessionResponse> = /*@__PURE__*/
   messageDesc(file_pb_rpc_users, 16);
+
+/**
+ * Always the same empty answer, whatever the address (nothing tells whether it is anyone's);
+ * a verified user's address gets a single-use link, good for 15 minutes. Rate limited per
+ * client IP and per address (ResourceExhausted).
+ *
+ * @generated from message pb.RequestPasswordResetRequest
+ */
+export type RequestPasswordResetRequest = Message<"pb.RequestPasswordResetRequest"> & {
+  /**
+   * @generated from field: string email = 1;
+   */
+  email: string;
+};
+
+/**
+ * Describes the message pb.RequestPasswordResetRequest.
+ * Use `create(RequestPasswordResetRequestSchema)` to create a new message.
+ */
+export const RequestPasswordResetRequestSchema: GenMessage<RequestPasswordResetRequest> = /*@__PURE__*/
+  messageDesc(file_pb_rpc_users, 17);
+
+/**
+ * @generated from message pb.RequestPasswordResetResponse
+ */
+export type RequestPasswordResetResponse = Message<"pb.RequestPasswordResetResponse"> & {
+};
+
+/**
+ * Describes the message pb.RequestPasswordResetResponse.
+ * Use `create(RequestPasswordResetResponseSchema)` to create a new message.
+ */
+export const RequestPasswordResetResponseSchema: GenMessage<RequestPasswordResetResponse> = /*@__PURE__*/
+  messageDesc(file_pb_rpc_users, 18);
+
+/**
+ * Sets the new password and ends every session of the user. A wrong, used, replaced or
+ * expired link: FailedPrecondition (reason verification_failed).
+ *
+ * @generated from message pb.ConfirmPasswordResetRequest
+ */
+export type ConfirmPasswordResetRequest = Message<"pb.ConfirmPasswordResetRequest"> & {
+  /**
+   * @generated from field: string reset_id = 1;
+   */
+  resetId: string;
+
+  /**
+   * @generated from field: string secret_code = 2;
+   */
+  secretCode: string;
+
+  /**
+   * @generated from field: string new_password = 3;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message pb.ConfirmPasswordResetRequest.
+ * Use `create(ConfirmPasswordResetRequestSchema)` to create a new message.
+ */
+export const ConfirmPasswordResetRequestSchema: GenMessage<ConfirmPasswordResetRequest> = /*@__PURE__*/
+  messageDesc(file_pb_rpc_users, 19);
+
+/**
+ * @generated from message pb.ConfirmPasswordResetResponse
+ */
+export type ConfirmPasswordResetResponse = Message<"pb.ConfirmPasswordResetResponse"> & {
+};
+
+/**
+ * Describes the message pb.ConfirmPasswordResetResponse.
+ * Use `create(ConfirmPasswordResetResponseSchema)` to create a new message.
+ */
+export const ConfirmPasswordResetResponseSchema: GenMessage<ConfirmPasswordResetResponse> = /*@__PURE__*/
+  messageDesc(file_pb_rpc_users, 20);
 

@@ -1,3 +1,4 @@
+import * as passwordReset from "../../../services/password-reset.ts";
 import * as users from "../../../services/users.ts";
 import { clientInfo } from "../../client-info.ts";
 import type { AppRouteHandler } from "../../create-router.ts";
@@ -48,4 +49,24 @@ export const resendVerification: AppRouteHandler<
 > = async (c) => {
   const { email } = await users.resendVerification(c.var.ctx);
   return c.json({ queued: true as const, email }, 202);
+};
+
+export const requestPasswordReset: AppRouteHandler<typeof routes.requestPasswordReset> = async (
+  c,
+) => {
+  const { email } = c.req.valid("json");
+  await passwordReset.requestPasswordReset(c.var.ctx, { email }, clientInfo(c));
+  return c.body(null, 202);
+};
+
+export const confirmPasswordReset: AppRouteHandler<typeof routes.confirmPasswordReset> = async (
+  c,
+) => {
+  const body = c.req.valid("json");
+  await passwordReset.confirmPasswordReset(c.var.ctx, {
+    resetId: body.reset_id,
+    secretCode: body.secret_code,
+    newPassword: body.new_password,
+  });
+  return c.body(null, 204);
 };

@@ -2,7 +2,9 @@ import { createRoute } from "@hono/zod-openapi";
 import { requireAuth, requireAuthFor } from "../../middleware/require-auth.ts";
 import { AUTH_PROBLEMS, BODY_PROBLEMS, json, jsonBody, problems } from "../../openapi/responses.ts";
 import {
+  ConfirmPasswordResetBody,
   CreateUserBody,
+  PasswordResetBody,
   ResendVerificationResultSchema,
   UpdateUserBody,
   UsernameParams,
@@ -88,5 +90,35 @@ export const verifyEmail = createRoute({
   responses: {
     200: json(VerifyEmailResultSchema, "The address is verified"),
     ...problems(400, 422),
+  },
+});
+
+export const requestPasswordReset = createRoute({
+  method: "post",
+  path: "/users/password_reset",
+  operationId: "requestPasswordReset",
+  tags,
+  summary: "Ask for a password reset link",
+  description:
+    "Always 202, whatever the address: nothing tells whether it is anyone's. When it is a verified user's, a job emails the link `APP_BASE_URL/reset_password?reset_id=…&secret_code=…` (single use, 15 minutes; a newer request replaces it). Rate limited per client IP and per address.",
+  request: jsonBody(PasswordResetBody),
+  responses: {
+    202: { description: "Accepted: if the address is a verified user's, the link is on its way" },
+    ...problems(...BODY_PROBLEMS, 429),
+  },
+});
+
+export const confirmPasswordReset = createRoute({
+  method: "post",
+  path: "/users/password_reset/confirm",
+  operationId: "confirmPasswordReset",
+  tags,
+  summary: "Set a new password with a reset link",
+  description:
+    "Sets the password (the same rules as registration) and `password_changed_at`, and ends every session of the user (refresh and access tokens alike). A wrong code, unknown id, used, replaced or expired (15 min) link answers 422 `verification_failed`.",
+  request: jsonBody(ConfirmPasswordResetBody),
+  responses: {
+    204: { description: "The new password is set; every session of the user has ended" },
+    ...problems(...BODY_PROBLEMS, 422),
   },
 });
