@@ -1,6 +1,7 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { isConstraintViolation } from "../db/errors.ts";
+import { preparedQuery } from "../db/prepared.ts";
 import { accounts, entries, transfers } from "../db/schema.ts";
 import { ConflictError, NotFoundError } from "../domain/errors.ts";
 import { idRule } from "../domain/ids.ts";
@@ -37,10 +38,19 @@ export async function createAccount(
   }
 }
 
+/** One account by id (prepared: the hot read). */
+const accountById = preparedQuery((db) =>
+  db
+    .select()
+    .from(accounts)
+    .where(eq(accounts.id, sql.placeholder("id")))
+    .prepare("account_by_id"),
+);
+
 /** 404 if missing, 403 unless the caller owns it or is a banker. */
 export async function getAccount(ctx: ActorContext, id: number): Promise<Account> {
   assertValid([["id", idRule, id]]);
-  const [row] = await ctx.db.select().from(accounts).where(eq(accounts.id, id));
+  const [row] = await accountById(ctx.db).execute({ id });
   if (!row) throw new NotFoundError("account");
   const account = toAccount(row);
   assertCanViewAccount(ctx.actor, account);

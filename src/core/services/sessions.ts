@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
-import { and, asc, eq, gt } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { PasswordHasher } from "../auth/password-hasher.ts";
 import { TokenError, type TokenPayload } from "../auth/token-maker.ts";
+import { preparedQuery } from "../db/prepared.ts";
 import { sessions, users } from "../db/schema.ts";
 import { NotFoundError, UnauthenticatedError } from "../domain/errors.ts";
 import type {
@@ -294,16 +295,22 @@ export async function authenticate(
   return { username: payload.username, role: payload.role, sessionId: payload.sessionId };
 }
 
+/** The session row and its user's current role (prepared: it runs on every request). */
+const sessionState = preparedQuery((db) =>
+  db
+    .select({ username: sessions.username, isBlocked: sessions.isBlocked, role: users.role })
+    .from(sessions)
+    .innerJoin(users, eq(users.username, sessions.username))
+    .where(eq(sessions.id, sql.placeholder("sessionId")))
+    .prepare("session_state"),
+);
+
 /** The database's answer when the revocation store has none: the session row and the role. */
 async function sessionVerdict(
   ctx: ServiceContext,
   payload: TokenPayload,
 ): Promise<"ok" | "revoked" | "stale"> {
-  const [session] = await ctx.db
-    .select({ username: sessions.username, isBlocked: sessions.isBlocked, role: users.role })
-    .from(sessions)
-    .innerJoin(users, eq(users.username, sessions.username))
-    .where(eq(sessions.id, payload.sessionId));
+  const [session] = await sessionState(ctx.db).execute({ sessionId: payload.sessionId });
   if (!session || session.isBlocked || session.username !== payload.username) return "revoked";
   return session.role === payload.role ? "ok" : "stale";
 }
