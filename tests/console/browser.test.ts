@@ -410,4 +410,57 @@ describe("the web console in Chromium", () => {
     },
     90_000,
   );
+
+  browserTest(
+    browserName(
+      "password reset: the emailed link's page sets a new password (once the API has POST /users/password_reset)",
+    ),
+    async () => {
+      const user = await apiUser(stack);
+      const email = `${user.username}@example.com`;
+      const probe = await apiCall(stack, "POST", "/users/password_reset", { body: { email } });
+      if (probe.status === 404 || probe.status === 405) {
+        // The endpoints land in their own branch; until then this test only says so.
+        process.stderr.write(
+          "[console/browser.test] SKIPPING the password reset flow: the API has no POST /users/password_reset yet\n",
+        );
+        return;
+      }
+      const verify = await fetch(await verificationLink(stack, email));
+      expect(verify.status).toBe(200);
+      const { page } = await stack.newPage();
+      await page.goto(`${stack.api}/login`);
+      await page.getByRole("link", { name: "Forgot your password?" }).click();
+      await page.getByLabel("Email").fill(email);
+      await page.getByRole("button", { name: "Send me a link" }).click();
+      await page.getByTestId("reset-requested").waitFor();
+      const sent = await stack.capture.waitFor(
+        (e) =>
+          e.body.to?.[0] === email && e.delivered && /reset_password\?/.test(String(e.body.text)),
+        30_000,
+      );
+      const link = /(https?:\/\/[^\s"<>]+\/reset_password\?[^\s"<>]+)/.exec(
+        String(sent.body.text),
+      )?.[1];
+      expect(link?.startsWith(`${stack.api}/reset_password?`)).toBe(true);
+      const newPassword = `new-${crypto.randomUUID()}`;
+      await page.goto(String(link).replaceAll("&amp;", "&"));
+      await page.getByLabel("New password", { exact: true }).fill(newPassword);
+      await page.getByLabel("New password, again").fill(newPassword);
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByTestId("password-changed").waitFor();
+      await logInThroughForm(page, stack.api, user.username, newPassword);
+      const old = await apiCall(stack, "POST", "/users/login", {
+        body: { username: user.username, password: user.password },
+      });
+      expect(old.status).toBe(401);
+      // The link works once: a second use shows the API's problem.
+      await page.goto(String(link).replaceAll("&amp;", "&"));
+      await page.getByLabel("New password", { exact: true }).fill(newPassword);
+      await page.getByLabel("New password, again").fill(newPassword);
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByTestId("error").waitFor();
+    },
+    90_000,
+  );
 });
