@@ -360,6 +360,29 @@ describe("the web console in Chromium", () => {
       expect(await statementRows(allowed.page)).toEqual([
         ["Deposit", "", "42.00 USD", "42.00 USD"],
       ]);
+      // Eleven more deposits: two pages of ten, newest first, read through the Link header
+      // (exposed to this origin by CORS); then a date filter that matches nothing.
+      for (let i = 1; i <= 11; i++) await deposit(teller.access_token, user.accountId ?? 0, i);
+      await allowed.page.getByRole("button", { name: "Show" }).click();
+      await allowed.page.getByText("0.11 USD").first().waitFor();
+      const first = await statementRows(allowed.page);
+      expect(first.length).toBe(10);
+      expect(first[0]).toEqual(["Deposit", "", "0.11 USD", "42.66 USD"]);
+      await allowed.page.getByRole("button", { name: "Next page" }).click();
+      await allowed.page.locator("[data-testid=entries] tbody tr").nth(1).waitFor();
+      await allowed.page.getByText("0.01 USD").first().waitFor();
+      expect(await statementRows(allowed.page)).toEqual([
+        ["Deposit", "", "0.01 USD", "42.01 USD"],
+        ["Deposit", "", "42.00 USD", "42.00 USD"],
+      ]);
+      expect(await allowed.page.getByRole("button", { name: "Next page" }).isDisabled()).toBe(true);
+      await allowed.page.getByRole("button", { name: "Previous page" }).click();
+      await allowed.page.getByText("0.11 USD").first().waitFor();
+      expect((await statementRows(allowed.page)).length).toBe(10);
+      const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+      await allowed.page.getByLabel("From (day, UTC)").fill(tomorrow);
+      await allowed.page.getByRole("button", { name: "Show" }).click();
+      await allowed.page.getByText("No entries.").waitFor();
       expect(apiRequests).toContain("/users/login");
       expect(apiRequests).toContain("/accounts");
       await allowed.context.close();

@@ -115,6 +115,14 @@ describe("the console's pages", () => {
     expect(reply.body).toEqual({ api_base: "" });
   });
 
+  test("CORS exposes Link to an allowed origin: a console hosted apart can page statements", async () => {
+    const reply = await call("GET", "/healthz", { headers: { Origin: "http://localhost:3000" } });
+    const exposed = (reply.headers.get("Access-Control-Expose-Headers") ?? "")
+      .toLowerCase()
+      .split(/\s*,\s*/);
+    expect(exposed).toContain("link");
+  });
+
   test("a server without the console's build answers its pages 404", async () => {
     const app = createApp(await testHttpDeps({ consoleAssets: {} }));
     expectProblem(await callOn(app, "GET", "/login"), 404, "not_found");

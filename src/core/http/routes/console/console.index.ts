@@ -76,3 +76,6 @@ export const consoleRouter = router
     if (!file) return problemResponse(c, "not_found", `no route for GET ${c.req.path}`);
     return c.body(file.body, 200, { "Content-Type": file.contentType, "Cache-Control": IMMUTABLE });
   });
+
+/** Every path the console's router registers (all GET): its pages, its files, /verify_email. */
+export const CONSOLE_ROUTES: ReadonlySet<string> = new Set(consoleRouter.routes.map((r) => r.path));
