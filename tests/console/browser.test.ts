@@ -309,6 +309,9 @@ describe("the web console in Chromium", () => {
 
       // Keyboard only: the form is reachable and submitted with Tab and Enter.
       await page.goto(`${stack.api}/login`);
+      await page.getByRole("heading", { name: "Log in" }).waitFor();
+      await page.keyboard.press("Tab"); // the first stop skips to the content
+      expect(await page.evaluate("document.activeElement.textContent")).toBe("Skip to content");
       await page.getByLabel("Username", { exact: true }).focus();
       await page.keyboard.type(user.username);
       await page.keyboard.press("Tab");
@@ -323,6 +326,10 @@ describe("the web console in Chromium", () => {
       await page.getByRole("heading", { name: "Your sessions" }).waitFor();
       await page.locator("[data-testid=sessions] tbody tr").first().waitFor();
       expect(unauthorized).toEqual([]);
+      // After a navigation, focus is on the new page's heading (screen readers announce it).
+      expect(await page.evaluate("document.activeElement.outerHTML")).toMatch(
+        /^<h1 [^>]*>Your sessions<\/h1>$/,
+      );
 
       // On a 401: the page's timers stop (the laptop slept), the token expires meanwhile; the
       // next request gets a 401, the console renews once and retries.
@@ -483,6 +490,121 @@ describe("the web console in Chromium", () => {
       await page.getByLabel("New password, again").fill(newPassword);
       await page.getByRole("button", { name: "Change password" }).click();
       await page.getByTestId("error").waitFor();
+    },
+    90_000,
+  );
+
+  browserTest(
+    browserName(
+      "errors come from problem+json: the detail, and each field's error under its field; amounts checked as money",
+    ),
+    async () => {
+      const { page } = await stack.newPage();
+      // Sign-up with two bad fields: the page shows what the API says, where it says it.
+      const bad = {
+        username: "No!",
+        full_name: "Bad Fields",
+        email: "not-an-email",
+        password: "x",
+      };
+      const expected = await apiCall(stack, "POST", "/users", { body: bad });
+      expect(expected.status).toBe(400);
+      const fieldErrors = new Map<string, string>(
+        (expected.body.errors as { field: string; message: string }[]).map((e) => [
+          e.field,
+          e.message,
+        ]),
+      );
+      await page.goto(`${stack.api}/signup`);
+      await page.getByLabel("Username", { exact: true }).fill(bad.username);
+      await page.getByLabel("Full name").fill(bad.full_name);
+      await page.getByLabel("Email").fill(bad.email);
+      await page.getByLabel("Password", { exact: true }).fill(bad.password);
+      await page.getByRole("button", { name: "Sign up" }).click();
+      expect(await page.getByTestId("error").textContent()).toBe(expected.body.detail);
+      for (const [field, id] of [
+        ["username", "signup-username"],
+        ["email", "signup-email"],
+        ["password", "signup-password"],
+      ] as const) {
+        const input = page.locator(`#${id}`);
+        expect({ field, invalid: await input.getAttribute("aria-invalid") }).toEqual({
+          field,
+          invalid: "true",
+        });
+        // The message is tied to its input (aria-describedby), right under it.
+        const describedBy = (await input.getAttribute("aria-describedby")) ?? "";
+        expect(describedBy.split(" ")).toContain(`${id}-error`);
+        expect(await page.locator(`#${id}-error`).textContent()).toBe(fieldErrors.get(field) ?? "");
+      }
+      expect(await page.locator("#signup-full-name").getAttribute("aria-invalid")).toBeNull();
+      await checkPage(page, "signup-errors");
+
+      // Paying more than the balance, and amounts that are not money.
+      const payer = await apiUser(stack, { account: true });
+      const payee = await apiUser(stack, { account: true });
+      await logInThroughForm(page, stack.api, payer.username, payer.password);
+      await page.goto(`${stack.api}/app/pay`);
+      await page.getByLabel("Recipient's username").fill(payee.username);
+      for (const amount of ["12.345", "abc", "0", "-5"]) {
+        await page.getByLabel("Amount").fill(amount);
+        await page.getByTestId("pay").click();
+        expect(await page.locator("#pay-amount-error").textContent()).toContain(
+          "Enter an amount such as 12.34",
+        );
+      }
+      await page.getByLabel("Amount").fill("5.00");
+      await page.getByTestId("pay").click();
+      const refused = await apiCall(stack, "POST", "/transfers", {
+        token: payer.access_token,
+        body: {
+          from_account_id: payer.accountId,
+          to_username: payee.username,
+          amount: 500,
+          currency: "USD",
+        },
+      });
+      expect(refused.body.code).toBe("insufficient_funds");
+      await page.getByTestId("error").getByText(refused.body.detail).waitFor();
+      await page.getByRole("radio", { name: "An account number" }).check();
+      await page.getByLabel("Recipient's account number").fill("999999");
+      await page.getByTestId("pay").click();
+      await page
+        .getByTestId("error")
+        .getByText(/not found|no account/i)
+        .waitFor();
+      await checkPage(page, "pay-errors");
+      const transfers =
+        await stack.sql`select 1 from transfers where from_account_id = ${payer.accountId ?? 0}`;
+      expect(transfers.length).toBe(0);
+
+      // A banker's withdrawal: more than the balance is refused with the API's detail; then one
+      // that fits is posted.
+      const teller = await apiUser(stack);
+      await stack.grantBanker(teller.username);
+      const bankerTab = await stack.newPage();
+      await logInThroughForm(bankerTab.page, stack.api, teller.username, teller.password);
+      await bankerTab.page.goto(`${stack.api}/app/banker`);
+      await bankerTab.page.getByLabel("Customer's username").fill(payer.username);
+      await bankerTab.page.getByRole("button", { name: "Look up" }).click();
+      await bankerTab.page.getByTestId("banker-accounts").waitFor();
+      await bankerTab.page.getByLabel("Amount").fill("10.00");
+      await bankerTab.page.getByRole("button", { name: "Deposit" }).click();
+      await bankerTab.page
+        .getByTestId("cash-receipt")
+        .getByText("New balance: 10.00 USD")
+        .waitFor();
+      await bankerTab.page.getByRole("radio", { name: "Withdrawal" }).check();
+      await bankerTab.page.getByLabel("Amount").fill("10.01");
+      await bankerTab.page.getByRole("button", { name: "Withdraw" }).click();
+      await bankerTab.page.getByTestId("error").waitFor();
+      await bankerTab.page.getByLabel("Amount").fill("2.50");
+      await bankerTab.page.getByRole("button", { name: "Withdraw" }).click();
+      await bankerTab.page
+        .getByTestId("cash-receipt")
+        .getByText(`Withdrew 2.50 USD from account #${payer.accountId}. New balance: 7.50 USD.`)
+        .waitFor();
+      await bankerTab.context.close();
     },
     90_000,
   );
