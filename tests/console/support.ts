@@ -115,7 +115,7 @@ export async function startStack(
         return route.abort("blockedbyclient");
       });
       const page = await context.newPage();
-      page.setDefaultTimeout(15_000);
+      page.setDefaultTimeout(30_000);
       return { context, page };
     },
     async grantBanker(username) {
