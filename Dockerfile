@@ -43,6 +43,8 @@ COPY tsconfig.json ./
 COPY drizzle/ drizzle/
 COPY src/ src/
 COPY tools/ tools/
+# The web console's committed build, which the binary embeds (src/bun/console-assets.ts).
+COPY console/dist.json console/dist.json
 RUN bun run build
 
 # ---- development only: the Upstash-compatible REST endpoint for docker-compose.yml --------

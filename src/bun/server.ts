@@ -14,6 +14,7 @@ import { buildMailer } from "../core/wiring/mailer.ts";
 import { buildServices, buildSharedStores, databaseOutageLog } from "../core/wiring/services.ts";
 import { bunBcrypt } from "./bcrypt.ts";
 import { bunConnectionIp } from "./connection-ip.ts";
+import { consoleAssets } from "./console-assets.ts";
 import { connectDatabase } from "./database.ts";
 import { DatabaseStartError } from "./database-start.ts";
 import { docsAssets } from "./docs-assets.ts";
@@ -62,6 +63,7 @@ export async function runServer(config: Config): Promise<void> {
       database: () => db,
       connectionIp: bunConnectionIp,
       docsAssets,
+      consoleAssets,
       shuttingDown: () => shuttingDown,
     });
     const app = createApp(httpDeps);

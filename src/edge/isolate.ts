@@ -8,6 +8,7 @@ import { createLogger, loggerFor } from "../core/lib/logger.ts";
 import { buildHttpDeps } from "../core/wiring/http.ts";
 import { buildMailer } from "../core/wiring/mailer.ts";
 import { buildServices, buildSharedStores } from "../core/wiring/services.ts";
+import { consoleAssets } from "./console-assets.ts";
 import { runDueJobs } from "./cron.ts";
 import { docsAssets } from "./docs-assets.ts";
 import { type EdgeEnv, variablesOf } from "./environment.ts";
@@ -67,6 +68,7 @@ function buildBank(env: EdgeEnv): EdgeBank {
       database: () => openRequestDatabase().db,
       connectionIp: cloudflareConnectionIp,
       docsAssets,
+      consoleAssets,
     }),
   );
   const mailer = buildMailer(config, logger);

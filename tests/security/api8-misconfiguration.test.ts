@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { consoleAssets } from "../../src/bun/console-assets.ts";
 import { docsAssets } from "../../src/bun/docs-assets.ts";
 import { loadConfig } from "../../src/core/config/config.ts";
 import { openDatabase } from "../../src/core/db/client.ts";
@@ -204,6 +205,7 @@ describe("API8: a production configuration", () => {
         database: () => database.handle.db,
         connectionIp: () => undefined,
         docsAssets,
+        consoleAssets,
       }),
     );
     const health = await callOn(app, "GET", "/healthz");

@@ -6,6 +6,7 @@ import path from "node:path";
 import type { Subprocess } from "bun";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import postgres from "postgres";
+import { consoleAssets } from "../../src/bun/console-assets.ts";
 import { buildBinary, mib } from "../../tools/build/binary.ts";
 import { BankClient, bufCurl, healthStatus } from "../grpc/support.ts";
 import { TEST_ENV, testDatabase } from "../support/database.ts";
@@ -407,6 +408,16 @@ describe("dist/simplebank, alone in an empty folder", () => {
           "utf8",
         );
         expect((await served.text()) === shipped).toBe(true);
+      }
+      // The web console, embedded too (console/dist.json): its page and every built file.
+      const consolePage = await fetch(`${base}/login`);
+      expect(consolePage.status).toBe(200);
+      expect(await consolePage.text()).toBe(consoleAssets["/index.html"]?.body ?? "missing");
+      for (const [name, file] of Object.entries(consoleAssets)) {
+        if (!name.startsWith("/assets/")) continue;
+        const served = await fetch(`${base}${name}`);
+        expect({ name, status: served.status }).toEqual({ name, status: 200 });
+        expect((await served.text()) === file.body).toBe(true);
       }
 
       // Signup; the worker inside the binary sends the verification email; its link verifies.

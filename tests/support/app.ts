@@ -1,3 +1,4 @@
+import { consoleAssets } from "../../src/bun/console-assets.ts";
 import { docsAssets } from "../../src/bun/docs-assets.ts";
 import type { Role } from "../../src/core/domain/types.ts";
 import { type AppType, createApp } from "../../src/core/http/app.ts";
@@ -28,6 +29,7 @@ export function httpDepsFor(ctx: TestContext, overrides: Partial<HttpDeps> = {})
     trustProxyHops: 0,
     connectionIp: () => undefined,
     docsAssets,
+    consoleAssets,
     ...overrides,
   };
 }

@@ -17,7 +17,7 @@ const INSTALL_HINT =
   "with sudo, on Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome binary";
 
 /** CHROMIUM_PATH, else the first Chromium or Chrome on PATH. */
-function findChromium(): string | undefined {
+export function findChromium(): string | undefined {
   const fromEnv = process.env.CHROMIUM_PATH;
   if (fromEnv) return fromEnv;
   for (const name of ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]) {

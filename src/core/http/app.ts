@@ -10,6 +10,7 @@ import { BEARER_SCHEME, documentConfig } from "./openapi/document.ts";
 import { errorResponse, payloadTooLarge, problemResponse } from "./problem.ts";
 import { accountsRouter } from "./routes/accounts/accounts.index.ts";
 import { cashRouter } from "./routes/cash/cash.index.ts";
+import { consoleRouter } from "./routes/console/console.index.ts";
 import { docsRouter } from "./routes/docs/docs.index.ts";
 import { gatewayRouter } from "./routes/gateway/gateway.index.ts";
 import { healthRouter } from "./routes/health/health.index.ts";
@@ -62,6 +63,9 @@ export function createApp(deps: HttpDeps) {
     }),
   );
 
+  // The web console's pages and files: first, since its GET /verify_email answers a browser's
+  // navigation before the API route does; outside `routes`, so AppType stays the API's.
+  app.route("/", consoleRouter);
   const routes = app
     .route("/", healthRouter)
     .route("/", usersRouter)

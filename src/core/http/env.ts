@@ -12,9 +12,15 @@ export interface DocsAssets {
 }
 
 /**
+ * The web console's built files by URL path ("/index.html", "/assets/index-<hash>.js"…), with
+ * their content types: console/dist.json, which each runtime's entry imports.
+ */
+export type ConsoleAssets = Readonly<Record<string, { contentType: string; body: string }>>;
+
+/**
  * What the HTTP app is built from, once per process (Bun) or isolate (Worker). What differs
  * between runtimes comes in as functions: the database handle of a request, the connection's
- * peer address, the docs assets.
+ * peer address, the docs and console assets.
  */
 export interface HttpDeps {
   services: Services;
@@ -32,6 +38,7 @@ export interface HttpDeps {
    */
   connectionIp: (c: Context) => string | undefined;
   docsAssets: DocsAssets;
+  consoleAssets: ConsoleAssets;
 }
 
 interface AppVariables {

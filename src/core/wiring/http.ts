@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { Config } from "../config/config.ts";
 import type { Database } from "../db/client.ts";
-import type { DocsAssets, HttpDeps } from "../http/env.ts";
+import type { ConsoleAssets, DocsAssets, HttpDeps } from "../http/env.ts";
 import type { Logger } from "../lib/logger.ts";
 import { pingRedis } from "../redis/upstash.ts";
 import type { Services } from "../services/context.ts";
@@ -17,6 +17,7 @@ export function buildHttpDeps(
     database: () => Database;
     connectionIp: (c: Context) => string | undefined;
     docsAssets: DocsAssets;
+    consoleAssets: ConsoleAssets;
     /** True once the process began shutting down (Bun); readiness then fails. */
     shuttingDown?: () => boolean;
   },
@@ -35,5 +36,6 @@ export function buildHttpDeps(
     trustProxyHops: config.trustProxyHops,
     connectionIp: parts.connectionIp,
     docsAssets: parts.docsAssets,
+    consoleAssets: parts.consoleAssets,
   };
 }

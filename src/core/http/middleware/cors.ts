@@ -12,6 +12,8 @@ const METHODS = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"];
 const ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"];
 const EXPOSE_HEADERS = [
   "X-Request-Id",
+  // Cursor pagination's next page (the web console hosted apart reads it).
+  "Link",
   "Idempotent-Replayed",
   "Retry-After",
   "RateLimit-Limit",
