@@ -132,20 +132,6 @@ export async function done(res: Answer): Promise<void> {
   if (!res.ok) throw await problemOf(res as unknown as Response);
 }
 
-/**
- * POST of JSON to a path the typed client does not know yet (password reset lands on the API in
- * its own branch): same errors as the typed calls.
- */
-export async function postJson(path: string, body: unknown): Promise<Response> {
-  const res = await plainFetch(`${apiOrigin()}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw await problemOf(res);
-  return res;
-}
-
 /** The `starting_after` of a `Link: <…>; rel="next"` header, if any. */
 export function nextCursor(link: string | null): string | undefined {
   const match = /<([^>]*)>\s*;\s*rel="?next"?/.exec(link ?? "");
