@@ -51,6 +51,8 @@ const { values: args } = parseArgs({
     profile: { type: "string" },
     /** KEY=VALUE for the API's environment (repeatable): to measure one setting against another. */
     "api-env": { type: "string", multiple: true },
+    /** Server processes sharing the port (HTTP_REUSE_PORT): one per core, say. */
+    "api-processes": { type: "string", default: "1" },
     smoke: { type: "boolean", default: false },
   },
 });
@@ -66,6 +68,10 @@ function seconds(value: string): number {
 const DURATION = seconds(args.smoke && !process.argv.includes("--duration") ? "5s" : args.duration);
 const WARMUP = seconds(args.smoke && !process.argv.includes("--warmup") ? "1s" : args.warmup);
 const BCRYPT_COST = Number(args["bcrypt-cost"] ?? (args.smoke ? "4" : "10"));
+const API_PROCESSES = Number(args["api-processes"]);
+if (!Number.isInteger(API_PROCESSES) || API_PROCESSES < 1) {
+  throw new Error(`--api-processes ${args["api-processes"]}: a whole number of 1 or more`);
+}
 const ACCOUNTS = Number(args.accounts ?? (args.smoke ? "200" : "1000"));
 for (const name of args.only ?? []) {
   if (!PATHS.includes(name as PathName)) {
@@ -230,32 +236,44 @@ const stops: (() => Promise<unknown> | unknown)[] = [];
 let sql: postgres.Sql | undefined;
 
 try {
-  // The API as production runs it.
+  // The API as production runs it: one process, or --api-processes sharing the port
+  // (HTTP_REUSE_PORT), the first with the job worker.
   const argv = await apiCommand();
   const port = await freePort();
-  const apiLog = path.join(folder, "api.log");
-  const api = Bun.spawn(argv, {
-    cwd: folder,
-    env: {
-      ...ENV,
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      GRPC_PORT: String(await freePort()),
-      HOME: folder,
-      PATH: process.env.PATH ?? "",
-      ...apiEnvOverrides(),
-    },
-    stdin: "ignore",
-    stdout: Bun.file(apiLog),
-    stderr: Bun.file(path.join(folder, "api.err")),
-  });
-  stops.push(async () => {
-    api.kill("SIGTERM");
-    await api.exited;
-  });
+  const apis: ReturnType<typeof Bun.spawn>[] = [];
+  for (let i = 0; i < API_PROCESSES; i++) {
+    const api = Bun.spawn(argv, {
+      cwd: folder,
+      env: {
+        ...ENV,
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        GRPC_PORT: String(await freePort()),
+        HOME: folder,
+        PATH: process.env.PATH ?? "",
+        ...(API_PROCESSES > 1 ? { HTTP_REUSE_PORT: "true" } : {}),
+        ...(i > 0 ? { WORKER_ENABLED: "false" } : {}),
+        ...apiEnvOverrides(),
+      },
+      stdin: "ignore",
+      stdout: Bun.file(path.join(folder, `api-${i}.log`)),
+      stderr: Bun.file(path.join(folder, `api-${i}.err`)),
+    });
+    apis.push(api);
+    stops.push(async () => {
+      api.kill("SIGTERM");
+      await api.exited;
+    });
+    // One at a time: the first applies the migrations. Past the first, /readyz on the shared
+    // port may answer from another process: each one's own log says when it serves.
+    await waitReady(`http://127.0.0.1:${port}`, api);
+    await waitLogged(path.join(folder, `api-${i}.log`), "serving on", api);
+  }
   const base = `http://127.0.0.1:${port}`;
-  await waitReady(base, api);
-  console.log(`API: ${argv.map((a) => path.relative(PROJECT_ROOT, a) || a).join(" ")} on ${base}`);
+  const processes = API_PROCESSES > 1 ? ` (${API_PROCESSES} processes, HTTP_REUSE_PORT)` : "";
+  console.log(
+    `API: ${argv.map((a) => path.relative(PROJECT_ROOT, a) || a).join(" ")} on ${base}${processes}`,
+  );
 
   sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
   const db = sql;
@@ -276,7 +294,8 @@ try {
       await db<{ pid: number }[]>`
         select pid from pg_stat_activity where datname = ${dbName} and pid <> pg_backend_pid()`
     ).map((r) => r.pid);
-  const apiTree: PidSource = () => processTree(api.pid);
+  const apiTree: PidSource = async () =>
+    (await Promise.all(apis.map((api) => processTree(api.pid)))).flat();
 
   const rows: Row[] = [];
   let pgbenchTransfers: Row | undefined;
@@ -471,6 +490,22 @@ async function waitReady(base: string, child: ReturnType<typeof Bun.spawn>) {
       () => 0,
     );
     if (status === 200) return;
+    await Bun.sleep(50);
+  }
+}
+
+/** Waits until `file` (a process's log) contains `text`. */
+async function waitLogged(file: string, text: string, child: ReturnType<typeof Bun.spawn>) {
+  const started = performance.now();
+  while (
+    !(
+      await Bun.file(file)
+        .text()
+        .catch(() => "")
+    ).includes(text)
+  ) {
+    if (child.exitCode !== null) throw new Error(`the API exited (${child.exitCode})`);
+    if (performance.now() - started > 60_000) throw new Error(`the API never logged "${text}"`);
     await Bun.sleep(50);
   }
 }

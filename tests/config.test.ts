@@ -16,6 +16,7 @@ const GOOD_KEY = "0123456789abcdef0123456789abcdef";
 const VARIABLES = [
   "NODE_ENV",
   "PORT",
+  "HTTP_REUSE_PORT",
   "GRPC_PORT",
   "GRPC_TLS_CERT",
   "GRPC_TLS_KEY",
@@ -63,6 +64,7 @@ const PRODUCTION_SERVICES = {
 const DEFAULTS: Config = {
   nodeEnv: "development",
   port: 8080,
+  httpReusePort: false,
   grpc: { port: 9090, tls: undefined },
   databaseUrl: undefined,
   databasePoolMax: 10,
@@ -347,6 +349,7 @@ describe("loadConfig names each bad variable", () => {
     ["ALLOWED_ORIGINS", "https://ok.example.com,not an origin"],
     ["SHUTDOWN_TIMEOUT", "10"],
     ["WORKER_ENABLED", "yes"],
+    ["HTTP_REUSE_PORT", "yes"],
     ["WORKER_CONCURRENCY", "0"],
     ["RESEND_BASE_URL", "api.resend.com"],
     ["EMAIL_FROM", "not an address"],

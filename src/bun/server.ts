@@ -72,6 +72,7 @@ export async function runServer(config: Config): Promise<void> {
     const server = Bun.serve({
       port: config.port,
       hostname: "0.0.0.0",
+      reusePort: config.httpReusePort,
       // A connection silent this long is closed: slow clients (trickled headers or body) cannot
       // hold sockets open (tests/security/api4-resource-consumption.test.ts). Bun's default, said.
       idleTimeout: IDLE_TIMEOUT_SECONDS,

@@ -60,6 +60,11 @@ const rateLimitVariables = Object.fromEntries(
 const variables = {
   NODE_ENV: nodeEnv,
   PORT: integer(0, 65535, 8080),
+  /**
+   * Lets several server processes listen on PORT together (SO_REUSEPORT; the kernel spreads
+   * connections among them): one process per core on a machine of several.
+   */
+  HTTP_REUSE_PORT: boolean(false),
   /** Native gRPC (HTTP/2) of the Bun server; Connect and gRPC-Web are also on PORT. */
   GRPC_PORT: integer(0, 65535, 9090),
   /** PEM files: both set, native gRPC speaks TLS; neither, h2c (plain HTTP/2). */
@@ -161,6 +166,7 @@ export const CONFIG_VARIABLES = Object.keys(variables);
 const schema = z.object(variables).transform((e) => ({
   nodeEnv: e.NODE_ENV,
   port: e.PORT,
+  httpReusePort: e.HTTP_REUSE_PORT,
   grpc: {
     port: e.GRPC_PORT,
     tls:
