@@ -1,36 +1,17 @@
-import { escapeHtml } from "../lib/html.ts";
+import { type LinkEmailInput, linkEmail } from "./link-email.ts";
 import type { Email } from "./mailer.ts";
 
 /** The email that carries a password reset link (POST /users/password_reset). */
-export function passwordResetEmail(input: {
-  to: string;
-  fullName: string;
-  link: string;
-  idempotencyKey: string;
-}): Email {
-  const name = escapeHtml(input.fullName);
-  const href = escapeHtml(input.link);
-  return {
-    to: input.to,
+export function passwordResetEmail(input: LinkEmailInput): Email {
+  return linkEmail(input, {
     subject: "Reset your Simple Bank password",
-    idempotencyKey: input.idempotencyKey,
-    html: `<!doctype html>
-<html><body>
-<p>Hello ${name},</p>
-<p>Someone asked to reset the password of your Simple Bank account.</p>
-<p>To choose a new password, <a href="${href}">click here</a>. The link works once, within 15 minutes; setting a new password signs you out everywhere.</p>
-<p>If you did not ask for this, ignore this email: your password stays as it is.</p>
-</body></html>`,
-    text: [
-      `Hello ${input.fullName},`,
-      "",
-      "Someone asked to reset the password of your Simple Bank account.",
+    intro: "Someone asked to reset the password of your Simple Bank account.",
+    action: (anchor) =>
+      `To choose a new password, ${anchor}. The link works once, within 15 minutes; setting a new password signs you out everywhere.`,
+    actionText:
       "To choose a new password, open this link (it works once, within 15 minutes; setting a new password signs you out everywhere):",
-      input.link,
-      "",
-      "If you did not ask for this, ignore this email: your password stays as it is.",
-    ].join("\n"),
-  };
+    outro: "If you did not ask for this, ignore this email: your password stays as it is.",
+  });
 }
 
 /** `${appBaseUrl}/reset_password?reset_id=…&secret_code=…` */
