@@ -28,10 +28,10 @@
  * A run is valid with zero errors (non-2xx, counted by the Lua script) and balanced books
  * (checked in SQL after the load). Writes bench/results/latest.md.
  * Options: --duration 30s, --warmup 5s, --only <path> (transfers, reads, logins, statements,
- * connect, worker, deposits, hotspot; repeatable), --bcrypt-cost N (default 10, the API's default), --accounts N
- * (default 1000), --smoke (5 s phases, 1 s warm-up, cost 4, 200 accounts, every path but the
- * hotspot unless --only names it, the table printed but not written: that it runs and the
- * books balance; .ci/run runs it).
+ * connect, worker, deposits, hotspot; repeatable), --bcrypt-cost N (default 10, the API's
+ * default), --accounts N (default 1000), --smoke (5 s phases, 1 s warm-up, cost 4, 200
+ * accounts, every path but the hotspot unless --only names it, the table printed but not
+ * written: that it runs and the books balance; .ci/run runs it).
  */
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -89,7 +89,7 @@ for (const name of args.only ?? []) {
     throw new Error(`--only ${name}: not one of ${PATHS.join(", ")}`);
   }
 }
-/** Every path by default; the smoke leaves the hotspot's five pgbench phases out unless asked. */
+/** Every path by default; the smoke leaves the hotspot's seven pgbench phases out unless asked. */
 const selected = (name: PathName) =>
   args.only ? args.only.includes(name) : !(args.smoke && name === "hotspot");
 
