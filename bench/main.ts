@@ -10,20 +10,28 @@
  * - then, each for --duration after a --warmup that is not counted, with wrk and
  *   bench/wrk/bench.lua: transfers (c=32), account reads (c=64), logins (c=8), statements
  *   (GET /accounts/{id}/entries, c=32), the transfer through Connect (c=32) and through the
- *   Worker in workerd (c=32);
+ *   Worker in workerd (c=32), deposits (POST /accounts/{id}/deposits by the banker, c=32);
  * - the baselines: pgbench -M prepared on the transfer's minimal SQL
  *   (bench/pgbench/transfer.sql) and on the read query (bench/pgbench/read.sql), the
  *   framework-free floor (bench/floor.ts: Bun.serve + postgres.js, the same query), raw bcrypt
- *   verifications per second (Bun.password) at the API's cost;
+ *   verifications per second (Bun.password) at the API's cost; pgbench on a deposit's minimal
+ *   SQL (bench/pgbench/deposit.sql) with the one treasury row every deposit locks;
+ * - the treasury hotspot (--only hotspot): that deposit SQL with the bank's side one row, then
+ *   split over 8 and 16 "treasury shard" accounts, with synchronous_commit=off (the limit WAL
+ *   flushes per commit set; a measurement, not a setting for money), and batches of 10
+ *   deposits per transaction (bench/pgbench/deposit-batch.sql, the same statements with one
+ *   commit; bench/pgbench/deposit-set.sql, one set-based statement);
  * - the CPU of the load generator, the server and PostgreSQL over each phase (% of one core,
  *   from /proc/<pid>/stat; PostgreSQL = the backends connected to the bench database), and the
- *   server's resident memory (its start and peak per phase, from /proc/<pid>/statm).
+ *   server's resident memory (its start and peak per phase, and a sample every 5 s, 10 s in
+ *   phases of 2 minutes or more, from /proc/<pid>/statm).
  * A run is valid with zero errors (non-2xx, counted by the Lua script) and balanced books
  * (checked in SQL after the load). Writes bench/results/latest.md.
  * Options: --duration 30s, --warmup 5s, --only <path> (transfers, reads, logins, statements,
- * connect, worker; repeatable), --bcrypt-cost N (default 10, the API's default), --accounts N
- * (default 1000), --smoke (5 s phases, 1 s warm-up, cost 4, 200 accounts, the table printed but
- * not written: that it runs and the books balance; .ci/run runs it).
+ * connect, worker, deposits, hotspot; repeatable), --bcrypt-cost N (default 10, the API's
+ * default), --accounts N (default 1000), --smoke (5 s phases, 1 s warm-up, cost 4, 200
+ * accounts, every path but the hotspot unless --only names it, the table printed but not
+ * written: that it runs and the books balance; .ci/run runs it).
  */
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -36,7 +44,16 @@ import { buildBundle } from "../tools/edge/bundle.ts";
 import { startConnectionGate } from "../tools/edge/connection-gate.ts";
 import { startLocalWorker } from "../tools/edge/workerd.ts";
 
-const PATHS = ["transfers", "reads", "logins", "statements", "connect", "worker"] as const;
+const PATHS = [
+  "transfers",
+  "reads",
+  "logins",
+  "statements",
+  "connect",
+  "worker",
+  "deposits",
+  "hotspot",
+] as const;
 type PathName = (typeof PATHS)[number];
 
 const { values: args } = parseArgs({
@@ -78,10 +95,17 @@ for (const name of args.only ?? []) {
     throw new Error(`--only ${name}: not one of ${PATHS.join(", ")}`);
   }
 }
-const selected = (name: PathName) => !args.only || args.only.includes(name);
+/** Every path by default; the smoke leaves the hotspot's seven pgbench phases out unless asked. */
+const selected = (name: PathName) =>
+  args.only ? args.only.includes(name) : !(args.smoke && name === "hotspot");
 
 /** Connections per path (the baselines take the same as the path they stand beside). */
-const CONCURRENCY = { transfers: 32, reads: 64, logins: 8, statements: 32 } as const;
+const CONCURRENCY = { transfers: 32, reads: 64, logins: 8, statements: 32, deposits: 32 } as const;
+/** The treasury split of the hotspot phases: N sub-accounts (the largest is seeded). */
+const SHARDS = [8, 16] as const;
+const SHARD_FUNDS = 10_000_000_000; // each shard's float, in cents: far more than any run pays out
+/** The server's resident memory is sampled this often during a phase (the RSS series). */
+const RSS_EVERY_S = DURATION >= 120 ? 10 : 5;
 const PASSWORD = "bench password";
 const CLOCK_TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux.
 const PAGE_BYTES = 4096; // /proc/<pid>/statm counts pages.
@@ -109,6 +133,8 @@ interface Row {
   cpu: string;
   /** The server's resident memory at the phase's start → the most it reached. */
   rss: string;
+  /** The server's resident memory in MiB, sampled every RSS_EVERY_S from the phase's start. */
+  rssSeries?: number[];
 }
 
 function commandExists(name: string): boolean {
@@ -158,12 +184,13 @@ async function rssBytes(pid: number): Promise<number> {
  * 200 ms, so processes that start (PostgreSQL backends of a new client) or end within the
  * phase are counted too (a process seen first after the start counts from 0 ticks). The
  * "server" source's resident memory (summed over its processes) is kept too: at the start,
- * and the most it reached.
+ * the most it reached, and a sample every RSS_EVERY_S (the series that tells a plateau from
+ * growth over a long run).
  */
 type PidSource = () => Promise<number[]>;
 async function cpuMeter(sources: Record<string, PidSource>) {
   const seen = new Map<string, Map<number, { first: number; last: number }>>();
-  const rss = { start: 0, max: 0 };
+  const rss = { start: 0, max: 0, series: [] as number[], nextSample: 0 };
   const poll = async (initial: boolean) => {
     for (const [name, pids] of Object.entries(sources)) {
       const ticks = seen.get(name) ?? new Map<number, { first: number; last: number }>();
@@ -179,6 +206,10 @@ async function cpuMeter(sources: Record<string, PidSource>) {
       if (name === "server") {
         if (initial) rss.start = resident;
         rss.max = Math.max(rss.max, resident);
+        if (performance.now() >= rss.nextSample) {
+          rss.series.push(resident);
+          rss.nextSample = (rss.nextSample || performance.now()) + RSS_EVERY_S * 1000;
+        }
       }
     }
   };
@@ -204,6 +235,7 @@ async function cpuMeter(sources: Record<string, PidSource>) {
     return {
       cpu: shares.join(", "),
       rss: rss.max > 0 ? `${mib(rss.start)} → ${mib(rss.max)} MiB` : "",
+      ...(rss.max > 0 ? { rssSeries: rss.series.map((bytes) => Math.round(bytes / 2 ** 20)) } : {}),
     };
   };
 }
@@ -277,16 +309,18 @@ try {
 
   sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
   const db = sql;
-  const users = await seed(base, db);
+  const seeded = await seed(base, db, selected("hotspot") ? Math.max(...SHARDS) : 0);
+  const { users, banker } = seeded;
   const dataFile = path.join(folder, "users.txt");
   await Bun.write(
     dataFile,
     `${users.map((u) => `${u.username} ${u.account} ${u.token}`).join("\n")}\n`,
   );
-  const ids = users.map((u) => u.account).sort((a, b) => a - b);
-  const lo = ids[0] ?? 0;
-  const hi = ids.at(-1) ?? 0;
-  if (hi - lo + 1 !== ids.length) throw new Error(`seeded account ids are not contiguous`);
+  const { lo, hi } = idRange(users, "account");
+  const shardIds = seeded.shards.length > 0 ? idRange(seeded.shards, "shard") : undefined;
+  const [treasury] = await db<{ id: number }[]>`
+    select id::int from accounts where kind = 'treasury' and currency = 'USD'`;
+  if (!treasury) throw new Error("no USD treasury account: migrations not applied?");
   await checkBooks(db, "after seeding");
 
   const backends: PidSource = async () =>
@@ -314,13 +348,21 @@ try {
     concurrency: number,
     server: PidSource,
   ): Promise<Row> => {
-    const env = { BENCH_DATA: dataFile, BENCH_PASSWORD: PASSWORD };
+    const env = { BENCH_DATA: dataFile, BENCH_PASSWORD: PASSWORD, BENCH_BANKER_TOKEN: banker };
     await wrk(url, mode, concurrency, WARMUP, env);
     const meter = await cpuMeter({ server, postgres: backends });
     const { cpuSeconds, ...result } = await wrk(url, mode, concurrency, DURATION, env);
     return { path: label, concurrency, ...result, ...(await meter({ wrk: cpuSeconds })) };
   };
-  const pgbench = async (label: string, script: string, wanted: number): Promise<Row> => {
+  const pgbench = async (
+    label: string,
+    script: string,
+    wanted: number,
+    defines: Record<string, string | number> = {},
+    env: Record<string, string> = {},
+    /** Operations per pgbench transaction: the row counts operations per second. */
+    perTransaction = 1,
+  ): Promise<Row> => {
     // The machine's PostgreSQL is shared: never take the connections other clients need.
     const [room] = await db<{ free: number }[]>`
       select current_setting('max_connections')::int
@@ -332,9 +374,11 @@ try {
         `bench: WARNING: ${label} with ${concurrency} clients, not ${wanted}: the server has room for no more connections`,
       );
     }
-    await runPgbench(script, concurrency, WARMUP, lo, hi);
+    const all = { lo, hi, ...defines };
+    await runPgbench(script, concurrency, WARMUP, all, env);
     const meter = await cpuMeter({ postgres: backends });
-    const { cpuSeconds, ...result } = await runPgbench(script, concurrency, DURATION, lo, hi);
+    const { cpuSeconds, ...result } = await runPgbench(script, concurrency, DURATION, all, env);
+    result.perSecond *= perTransaction;
     return { path: label, concurrency, ...result, ...(await meter({ pgbench: cpuSeconds })) };
   };
 
@@ -413,6 +457,72 @@ try {
     await checkBooks(db, "after the Worker's transfers");
     rows.push(withBaseline(row, await transferBaseline()));
   }
+  // The treasury hotspot: every deposit locks its currency's treasury row (and the banker's
+  // user row FOR SHARE). The same deposit SQL with the bank's side one row, then split.
+  const deposit = (
+    label: string,
+    bank: { lo: number; hi: number },
+    env = {},
+    { script = "deposit.sql", batch = 1 } = {},
+  ) =>
+    pgbench(
+      `pgbench: a deposit's SQL, ${label}`,
+      script,
+      CONCURRENCY.deposits,
+      { banker: "bench_banker", bank_lo: bank.lo, bank_hi: bank.hi },
+      env,
+      batch,
+    );
+  const oneTreasury = { lo: treasury.id, hi: treasury.id };
+  let pgbenchDeposits: Row | undefined;
+  const depositBaseline = async () => {
+    if (!pgbenchDeposits) {
+      pgbenchDeposits = await deposit("1 treasury row", oneTreasury);
+      await checkBooks(db, "after pgbench's deposits");
+    }
+    return pgbenchDeposits;
+  };
+  if (selected("deposits")) {
+    const row = await wrkRow(
+      "POST /accounts/{id}/deposits",
+      "deposit",
+      base,
+      CONCURRENCY.deposits,
+      apiTree,
+    );
+    await checkBooks(db, "after the deposits");
+    rows.push(withBaseline(row, await depositBaseline()));
+  }
+  if (selected("hotspot") && shardIds) {
+    const single = await depositBaseline();
+    rows.push(single);
+    const noFlush = { PGOPTIONS: "-c synchronous_commit=off" };
+    const split = (n: number) => ({ lo: shardIds.lo, hi: shardIds.lo + n - 1 });
+    const limit = "synchronous_commit=off (the WAL-flush limit, not for money)";
+    const variants: [string, { lo: number; hi: number }, Record<string, string>][] = [
+      ...SHARDS.map((n) => [`the treasury split in ${n} (random)`, split(n), {}] as const),
+      [`1 treasury row, ${limit}`, oneTreasury, noFlush],
+      [`the treasury split in ${Math.max(...SHARDS)}, ${limit}`, shardIds, noFlush],
+    ];
+    for (const [label, bank, env] of variants) {
+      rows.push(withBaseline(await deposit(label, bank, env), single));
+      await checkBooks(db, `after pgbench's deposits, ${label}`);
+    }
+    // Batches of 10 deposits per transaction (p50/p99 are per batch): the same statements with
+    // one commit (deposit-batch.sql), then one set-based statement (deposit-set.sql).
+    const batches: [string, string][] = [
+      ["1 treasury row, 10 deposits per commit (latency per batch)", "deposit-batch.sql"],
+      [
+        "1 treasury row, 10 deposits per statement (set-based; latency per batch)",
+        "deposit-set.sql",
+      ],
+    ];
+    for (const [label, script] of batches) {
+      rows.push(withBaseline(await deposit(label, oneTreasury, {}, { script, batch: 10 }), single));
+      await checkBooks(db, `after pgbench's deposits, ${label}`);
+    }
+  }
+  if (!rows.includes(pgbenchDeposits as Row) && pgbenchDeposits) rows.push(pgbenchDeposits);
   if (!rows.includes(pgbenchTransfers as Row) && pgbenchTransfers) rows.push(pgbenchTransfers);
   await checkBooks(db, "at the end");
 
@@ -516,8 +626,16 @@ interface Seeded {
   token: string;
 }
 
-/** A banker, then ACCOUNTS users each with a funded USD account and an access token. */
-async function seed(base: string, db: postgres.Sql): Promise<Seeded[]> {
+/**
+ * A banker, then ACCOUNTS users each with a funded USD account and an access token; with
+ * `shards` > 0, that many "treasury shard" users after them (bench_shard_NN), each with one USD
+ * account funded with SHARD_FUNDS (their ids one range after the customers').
+ */
+async function seed(
+  base: string,
+  db: postgres.Sql,
+  shards: number,
+): Promise<{ users: Seeded[]; shards: Seeded[]; banker: string }> {
   const call = async (method: string, route: string, body?: unknown, token?: string) => {
     const res = await fetch(`${base}${route}`, {
       method,
@@ -546,41 +664,62 @@ async function seed(base: string, db: postgres.Sql): Promise<Seeded[]> {
   await register("bench_banker");
   await db`update users set role = 'banker' where username = 'bench_banker'`;
   const banker = await login("bench_banker");
-  const users: Seeded[] = [];
+  const registered = async (names: string[]) => {
+    const made: Seeded[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < names.length) {
+          const username = names[next++] as string;
+          await register(username);
+          made.push({ username, account: 0, token: await login(username) });
+        }
+      }),
+    );
+    return made.sort((a, b) => a.username.localeCompare(b.username));
+  };
+  const users = await registered(
+    Array.from({ length: ACCOUNTS }, (_, i) => `bench_${String(i).padStart(5, "0")}`),
+  );
+  const shardUsers = await registered(
+    Array.from({ length: shards }, (_, i) => `bench_shard_${String(i).padStart(2, "0")}`),
+  );
+  console.log(`registered and logged in ${users.length + shardUsers.length} users`);
+  // Accounts one at a time, so their ids are one contiguous range (pgbench draws from it).
+  for (const user of [...users, ...shardUsers]) {
+    user.account = Number((await call("POST", "/accounts", { currency: "USD" }, user.token)).id);
+  }
+  const funded = [
+    ...users.map((user) => ({ user, amount: 1_000_000 })),
+    ...shardUsers.map((user) => ({ user, amount: SHARD_FUNDS })),
+  ];
   let next = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      while (next < ACCOUNTS) {
-        const username = `bench_${String(next++).padStart(5, "0")}`;
-        await register(username);
-        const token = await login(username);
-        users.push({ username, account: 0, token });
-      }
-    }),
-  );
-  console.log(`registered and logged in ${users.length} users`);
-  // Accounts one at a time, so their ids are one contiguous range (pgbench draws from it).
-  for (const user of users) {
-    user.account = Number((await call("POST", "/accounts", { currency: "USD" }, user.token)).id);
-  }
-  next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < users.length) {
-        const user = users[next++] as Seeded;
+      while (next < funded.length) {
+        const { user, amount } = funded[next++] as (typeof funded)[number];
         await call(
           "POST",
           `/accounts/${user.account}/deposits`,
-          { amount: 1_000_000, currency: "USD" },
+          { amount, currency: "USD" },
           banker,
         );
       }
     }),
   );
   console.log(
-    `seeded ${users.length} users, accounts and deposits through the API in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `seeded ${users.length + shardUsers.length} users, accounts and deposits through the API in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
-  return users;
+  return { users, shards: shardUsers, banker };
+}
+
+/** The lowest and highest of a set of ids that must be one contiguous range (pgbench draws from it). */
+function idRange(seeded: Seeded[], what: string): { lo: number; hi: number } {
+  const ids = seeded.map((u) => u.account).sort((a, b) => a - b);
+  const lo = ids[0] ?? 0;
+  const hi = ids.at(-1) ?? 0;
+  if (hi - lo + 1 !== ids.length) throw new Error(`seeded ${what} ids are not contiguous`);
+  return { lo, hi };
 }
 
 /**
@@ -667,12 +806,13 @@ async function wrk(
   };
 }
 
+/** pgbench on bench/pgbench/<script>, each of `defines` a -D variable, `env` over its environment. */
 async function runPgbench(
   script: string,
   concurrency: number,
   duration: number,
-  lo: number,
-  hi: number,
+  defines: Record<string, string | number>,
+  env: Record<string, string> = {},
 ): Promise<Measured> {
   const logs = await mkdtemp(path.join(folder, "pgbench-"));
   const child = Bun.spawn(
@@ -684,10 +824,7 @@ async function runPgbench(
       `-c${concurrency}`,
       `-j${WRK_THREADS}`,
       `-T${Math.max(1, Math.round(duration))}`,
-      "-D",
-      `lo=${lo}`,
-      "-D",
-      `hi=${hi}`,
+      ...Object.entries(defines).flatMap(([name, value]) => ["-D", `${name}=${value}`]),
       "-l",
       "--log-prefix",
       path.join(logs, "tx"),
@@ -695,7 +832,7 @@ async function runPgbench(
       path.join(import.meta.dir, "pgbench", script),
       databaseUrl,
     ],
-    { stdout: "pipe", stderr: "pipe" },
+    { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" },
   );
   const [out, err, code] = await Promise.all([
     new Response(child.stdout).text(),
@@ -816,5 +953,14 @@ function report(rows: Row[], machineLine: string, errors: number) {
         `| ${r.path} | ${r.concurrency} | ${n(r.perSecond)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${r.baseline ? `${r.baseline}: ${n(r.baselinePerSecond ?? 0)}/s` : ""} | ${r.baselinePerSecond ? (r.perSecond / r.baselinePerSecond).toFixed(2) : ""} | ${r.cpu} | ${r.rss} |`,
     ),
   ];
+  const series = rows.filter((r) => r.rssSeries && r.rssSeries.length > 0);
+  if (series.length > 0) {
+    lines.push(
+      "",
+      `The server's RSS during each phase (MiB, a sample every ${RSS_EVERY_S} s from the phase's start):`,
+      "",
+      ...series.map((r) => `- ${r.path}: ${r.rssSeries?.join(", ")}`),
+    );
+  }
   return `${lines.join("\n")}\n`;
 }

@@ -1,17 +1,19 @@
 -- wrk script of `bun run bench` (bench/main.ts). One script, the path chosen by BENCH_MODE:
 --   transfer  POST /transfers between a random pair of the seeded accounts, as the sender
 --   connect   the same transfer through Connect (POST /pb.SimpleBank/CreateTransfer, JSON)
+--   deposit   POST /accounts/{id}/deposits of 1 into a random account, as the banker
 --   read      GET /accounts/{id} of a random account, as its owner
 --   entries   GET /accounts/{id}/entries (the statement) of a random account, as its owner
 --   login     POST /users/login of a random user
 --   floor     GET /accounts/{id} of a random account, no token (the framework-free floor)
 -- BENCH_DATA names a file of "username account_id access_token" lines; BENCH_PASSWORD is every
--- user's password; BENCH_RUN makes the Idempotency-Keys of this run unique (one per request).
+-- user's password; BENCH_BANKER_TOKEN is the banker's access token; BENCH_RUN makes the Idempotency-Keys of this run unique (one per request).
 -- Non-2xx answers are counted here; done() prints one line "BENCH_RESULT {json}".
 
 local mode = os.getenv("BENCH_MODE") or "transfer"
 local run = os.getenv("BENCH_RUN") or tostring(os.time())
 local password = os.getenv("BENCH_PASSWORD") or ""
+local banker = os.getenv("BENCH_BANKER_TOKEN") or ""
 
 local users = {}
 for line in io.lines(os.getenv("BENCH_DATA")) do
@@ -73,6 +75,12 @@ function request()
     }, string.format(
       '{"from_account_id":"%s","to_account_id":"%s","amount":"1","currency":"USD"}',
       from.account, to.account))
+  elseif mode == "deposit" then
+    return wrk.format("POST", "/accounts/" .. pick().account .. "/deposits", {
+      ["Content-Type"] = "application/json",
+      ["Authorization"] = "Bearer " .. banker,
+      ["Idempotency-Key"] = key,
+    }, '{"amount":1,"currency":"USD"}')
   elseif mode == "read" then
     local user = pick()
     return wrk.format("GET", "/accounts/" .. user.account, {
