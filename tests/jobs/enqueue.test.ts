@@ -186,3 +186,11 @@ describe("POST /users/resend_verification", () => {
     expectProblem(await call("POST", "/users/resend_verification"), 401, "unauthenticated");
   });
 });
+
+test("noJobs enqueues nothing, for every kind of job", async () => {
+  const tx = undefined as unknown as Parameters<JobQueue["enqueueVerifyEmail"]>[0];
+  await expect(noJobs.enqueueVerifyEmail(tx, { username: "nobody" })).resolves.toBeUndefined();
+  await expect(
+    noJobs.enqueuePasswordReset(tx, { resetId: crypto.randomUUID() }),
+  ).resolves.toBeUndefined();
+});
