@@ -5,7 +5,7 @@ import axe from "axe-core";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import postgres from "postgres";
 import { consoleAssets } from "../../src/bun/console-assets.ts";
-import { findChromium } from "../support/chromium.ts";
+import { findChromium, ISOLATED_CHROMIUM_FLAGS } from "../support/chromium.ts";
 import { testDatabase } from "../support/database.ts";
 import { type EmailCapture, startEmailCapture } from "../support/email-capture.ts";
 import { uniqueName } from "../support/fixtures.ts";
@@ -82,17 +82,7 @@ export async function startStack(
   if (!executablePath) throw new Error("no Chromium");
   const browser = await chromium.launch({
     executablePath,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-extensions",
-      "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    ],
+    args: [...ISOLATED_CHROMIUM_FLAGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
   });
   const origins = new Set([api]);
   const foreignRequests: string[] = [];

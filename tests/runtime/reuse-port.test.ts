@@ -27,40 +27,45 @@ async function until(done: () => boolean, server: ServerProcess, timeoutMs = 30_
   }
 }
 
+/** The environment of a server on `port` with its own scratch database. */
+async function serverEnv(port: string): Promise<Record<string, string>> {
+  return {
+    NODE_ENV: "development",
+    DATABASE_URL: await (await testDatabase()).scratchDatabase(),
+    TOKEN_SYMMETRIC_KEY: TOKEN_KEY,
+    PORT: port,
+  };
+}
+
+/** `times` requests to GET /healthz on `port`, each on a new connection: all 200. */
+async function expectHealthy(port: string, times: number) {
+  // A new connection per request: the kernel picks the process by the connection's ports.
+  for (let i = 0; i < times; i++) {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { keepalive: false });
+    expect(res.status).toBe(200);
+  }
+}
+
 /** How many request lines for GET /healthz a process logged. */
 const healthzLines = (output: string) =>
   output.split("\n").filter((line) => line.includes("/healthz") && line.includes("request")).length;
 
 describe("HTTP_REUSE_PORT", () => {
   test("two processes share PORT and both answer; one stopped, the other still serves", async () => {
-    const url = await (await testDatabase()).scratchDatabase();
     const port = String(await freePort());
-    const env = {
-      NODE_ENV: "development",
-      DATABASE_URL: url,
-      TOKEN_SYMMETRIC_KEY: TOKEN_KEY,
-      PORT: port,
-      HTTP_REUSE_PORT: "true",
-    };
+    const env = { ...(await serverEnv(port)), HTTP_REUSE_PORT: "true" };
     const first = startServer(env);
     await waitUntilReady(first);
     const second = startServer({ ...env, WORKER_ENABLED: "false" });
     try {
       // /readyz on the port answers from the first already: wait for the second's own word.
       await until(() => second.output().includes("serving on"), second);
-      // A new connection per request: the kernel picks the process by the connection's ports.
-      for (let i = 0; i < 40; i++) {
-        const res = await fetch(`http://127.0.0.1:${port}/healthz`, { keepalive: false });
-        expect(res.status).toBe(200);
-      }
+      await expectHealthy(port, 40);
       expect(healthzLines(first.output())).toBeGreaterThan(0);
       expect(healthzLines(second.output())).toBeGreaterThan(0);
 
       expect(await stopServer(first)).toBe(0);
-      for (let i = 0; i < 10; i++) {
-        const res = await fetch(`http://127.0.0.1:${port}/healthz`, { keepalive: false });
-        expect(res.status).toBe(200);
-      }
+      await expectHealthy(port, 10);
     } finally {
       first.process.kill();
       second.process.kill();
@@ -69,14 +74,8 @@ describe("HTTP_REUSE_PORT", () => {
   }, 60_000);
 
   test("without it, a second process on the same port fails to start, saying why", async () => {
-    const url = await (await testDatabase()).scratchDatabase();
     const port = String(await freePort());
-    const env = {
-      NODE_ENV: "development",
-      DATABASE_URL: url,
-      TOKEN_SYMMETRIC_KEY: TOKEN_KEY,
-      PORT: port,
-    };
+    const env = await serverEnv(port);
     const first = startServer(env);
     try {
       await waitUntilReady(first);

@@ -17,6 +17,21 @@ const INSTALL_HINT =
   "with sudo, on Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome binary";
 
 /** CHROMIUM_PATH, else the first Chromium or Chrome on PATH. */
+/**
+ * The flags every browser test gives Chromium: no sandbox or GPU (containers), and nothing it
+ * would fetch on its own (updates, sync, QUIC probes, extensions), so a run stays offline.
+ */
+export const ISOLATED_CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-extensions",
+];
+
 export function findChromium(): string | undefined {
   const fromEnv = process.env.CHROMIUM_PATH;
   if (fromEnv) return fromEnv;
@@ -65,14 +80,7 @@ export async function runChromium(args: string[]): Promise<ChromiumRun> {
       [
         chromium,
         "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
+        ...ISOLATED_CHROMIUM_FLAGS,
         "--hide-scrollbars",
         `--user-data-dir=${profile}`,
         `--host-resolver-rules=MAP ${PUBLIC_LOOKING_HOST} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1`,
