@@ -11,6 +11,8 @@
  *   bench/wrk/bench.lua: transfers (c=32), account reads (c=64), logins (c=8), statements
  *   (GET /accounts/{id}/entries, c=32), the transfer through Connect (c=32) and through the
  *   Worker in workerd (c=32), deposits (POST /accounts/{id}/deposits by the banker, c=32);
+ *   and, right after the transfers, the transfer again paced to half their measured rate (wrk
+ *   and bench/wrk/bench.lua's schedule): the latency at half the maximum rate;
  * - the baselines: pgbench -M prepared on the transfer's minimal SQL
  *   (bench/pgbench/transfer.sql) and on the read query (bench/pgbench/read.sql), the
  *   framework-free floor (bench/floor.ts: Bun.serve + postgres.js, the same query), raw bcrypt
@@ -347,11 +349,13 @@ try {
     url: string,
     concurrency: number,
     server: PidSource,
+    /** Requests per second to hold (wrk paced by bench.lua); at most as fast as it can when absent. */
+    rate?: number,
   ): Promise<Row> => {
     const env = { BENCH_DATA: dataFile, BENCH_PASSWORD: PASSWORD, BENCH_BANKER_TOKEN: banker };
-    await wrk(url, mode, concurrency, WARMUP, env);
+    await wrk(url, mode, concurrency, WARMUP, env, rate);
     const meter = await cpuMeter({ server, postgres: backends });
-    const { cpuSeconds, ...result } = await wrk(url, mode, concurrency, DURATION, env);
+    const { cpuSeconds, ...result } = await wrk(url, mode, concurrency, DURATION, env, rate);
     return { path: label, concurrency, ...result, ...(await meter({ wrk: cpuSeconds })) };
   };
   const pgbench = async (
@@ -385,9 +389,21 @@ try {
   if (selected("transfers")) {
     const row = await wrkRow("POST /transfers", "transfer", base, CONCURRENCY.transfers, apiTree);
     await checkBooks(db, "after the transfers");
+    // The latency target is at half the maximum rate: the same load, paced to half of the
+    // throughput just measured (an open schedule per wrk thread; see bench/wrk/bench.lua).
+    const halfRate = Math.max(1, Math.floor(row.perSecond / 2));
+    const paced = await wrkRow(
+      `POST /transfers, paced at half that rate (${halfRate}/s)`,
+      "transfer",
+      base,
+      CONCURRENCY.transfers,
+      apiTree,
+      halfRate,
+    );
+    await checkBooks(db, "after the paced transfers");
     const baseline = await transferBaseline();
     await checkBooks(db, "after pgbench's transfers");
-    rows.push(withBaseline(row, baseline), baseline);
+    rows.push(withBaseline(row, baseline), paced, baseline);
   }
   if (selected("reads")) {
     const row = await wrkRow("GET /accounts/{id}", "read", base, CONCURRENCY.reads, apiTree);
@@ -762,11 +778,14 @@ async function wrk(
   concurrency: number,
   duration: number,
   env: Record<string, string>,
+  rate?: number,
 ): Promise<Measured> {
+  const threads = Math.min(WRK_THREADS, concurrency);
+  const pacing = rate === undefined ? {} : { BENCH_RATE_PER_THREAD: String(rate / threads) };
   const child = Bun.spawn(
     [
       "wrk",
-      `-t${Math.min(WRK_THREADS, concurrency)}`,
+      `-t${threads}`,
       `-c${concurrency}`,
       `-d${Math.max(1, Math.round(duration))}s`,
       "--timeout",
@@ -777,7 +796,13 @@ async function wrk(
       url,
     ],
     {
-      env: { ...process.env, ...env, BENCH_MODE: mode, BENCH_RUN: crypto.randomUUID() },
+      env: {
+        ...process.env,
+        ...env,
+        ...pacing,
+        BENCH_MODE: mode,
+        BENCH_RUN: crypto.randomUUID(),
+      },
       stdout: "pipe",
       stderr: "pipe",
     },

@@ -9,6 +9,7 @@
 -- BENCH_DATA names a file of "username account_id access_token" lines; BENCH_PASSWORD is every
 -- user's password; BENCH_BANKER_TOKEN is the banker's access token; BENCH_RUN makes the Idempotency-Keys of this run unique (one per request).
 -- Non-2xx answers are counted here; done() prints one line "BENCH_RESULT {json}".
+-- BENCH_RATE_PER_THREAD, when set, paces each thread to that many requests per second (below).
 
 local mode = os.getenv("BENCH_MODE") or "transfer"
 local run = os.getenv("BENCH_RUN") or tostring(os.time())
@@ -100,6 +101,36 @@ function request()
     return wrk.format("GET", "/accounts/" .. pick().account)
   end
   error("unknown BENCH_MODE " .. mode)
+end
+
+-- Pacing (wrk itself only goes as fast as it can): each thread keeps a schedule of send times
+-- 1/rate apart from its start, and delay() holds the next request until its slot, whichever of
+-- the thread's connections sends it. A slot missed while every connection waited on an answer
+-- is sent at once, so the schedule is kept on average (the load does not drop when the server
+-- slows, as a closed loop's would). wrk's latency counts from the actual send.
+local rate = tonumber(os.getenv("BENCH_RATE_PER_THREAD") or "")
+if rate and rate > 0 then
+  local ffi = require("ffi")
+  ffi.cdef([[
+    typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+    int clock_gettime(int clock, bench_timespec *now);
+  ]])
+  local CLOCK_MONOTONIC = 1
+  local now = ffi.new("bench_timespec")
+  local function now_ms()
+    ffi.C.clock_gettime(CLOCK_MONOTONIC, now)
+    return tonumber(now.tv_sec) * 1000 + tonumber(now.tv_nsec) / 1e6
+  end
+  local interval = 1000 / rate
+  local slot -- when the thread's next request is due
+
+  function delay()
+    local at = now_ms()
+    slot = slot or at
+    local wait = slot - at
+    slot = slot + interval
+    return wait > 0 and math.floor(wait) or 0
+  end
 end
 
 function response(status, headers, body)
