@@ -41,7 +41,8 @@ export interface JobSettings {
   expireInSeconds?: number;
   /**
    * How often pg-boss looks for such attempts: its supervision and monitor passes, where expiry
-   * happens (both default to 60 s in pg-boss; one instance per database does each pass).
+   * happens (both default to 60 s in pg-boss; one instance per database does each pass). Also
+   * how often each process reads the queues' statistics (their backlog).
    */
   superviseIntervalSeconds?: number;
 }
@@ -81,9 +82,10 @@ function isDatabaseOutage(error: unknown): boolean {
 /**
  * pg-boss's `error` events: a database outage goes to `outage` (one warning per outage, no
  * stack, however many of pg-boss's loops and connections fail); anything else is logged as an
- * error with its stack.
+ * error with its stack. Its `warning` events (a handler that outlived its attempt, a backlog, a
+ * slow query) are logged as warnings.
  */
-function onBossError(boss: PgBoss, logger: Logger, outage: OutageLog | undefined): void {
+function onBossEvents(boss: PgBoss, logger: Logger, outage: OutageLog | undefined): void {
   const outages =
     outage ??
     createOutageLog({
@@ -94,6 +96,11 @@ function onBossError(boss: PgBoss, logger: Logger, outage: OutageLog | undefined
   boss.on("error", (error) => {
     if (isDatabaseOutage(error)) outages.down(error);
     else logger.error("job queue error", { error });
+  });
+  boss.on("warning", (warning) => {
+    // A slow query's warning carries its parameters (jobs' payloads): not for the log.
+    const { values: _parameters, ...data } = warning.data as Record<string, unknown>;
+    logger.warn(`job queue: ${warning.message}`, { data });
   });
 }
 
@@ -116,8 +123,10 @@ export async function startJobQueue(options: {
     application_name: options.applicationName ?? "simplebank-jobs",
     superviseIntervalSeconds: superviseSeconds,
     monitorIntervalSeconds: superviseSeconds,
+    // The queues' statistics the workers read to tell a backlog (they fetch back to back then).
+    queueCacheIntervalSeconds: superviseSeconds,
   });
-  onBossError(boss, options.logger, options.outage);
+  onBossEvents(boss, options.logger, options.outage);
   await boss.start();
   for (const { queue, deadLetter } of EMAIL_QUEUES) {
     await boss.createQueue(deadLetter, { retryLimit: 0 });
@@ -197,7 +206,7 @@ export async function attachJobQueue(db: Db, logger: Logger): Promise<PgBoss> {
     registerInstance: false,
     useListenNotify: false,
   });
-  onBossError(boss, logger, undefined);
+  onBossEvents(boss, logger, undefined);
   await boss.start();
   return boss;
 }

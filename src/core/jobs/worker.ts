@@ -1,5 +1,6 @@
 import type { PgBoss } from "pg-boss";
 import type { Logger } from "../lib/logger.ts";
+import { untilAborted } from "../lib/with-timeout.ts";
 import { EMAIL_QUEUES } from "./boss.ts";
 import { type PasswordResetJobDeps, sendPasswordReset } from "./send-password-reset.ts";
 import { sendVerifyEmail } from "./send-verify-email.ts";
@@ -55,6 +56,10 @@ export async function startWorker(
         perJobResults: true,
         includeMetadata: true,
         pollingIntervalSeconds,
+        // Each worker waits a polling interval after every job it fetches, which caps a queue
+        // at `concurrency` jobs per interval (4/s by default: the soak's signups outran it).
+        // While the queue's statistics show a backlog, the workers fetch back to back instead.
+        burstWhenReadyExceeds: 1,
       },
       (jobs) =>
         tracked(async () => {
@@ -67,7 +72,16 @@ export async function startWorker(
             });
             log.info("job started");
             try {
-              const outcome = await handler(deps, job);
+              // pg-boss aborts job.signal when the attempt outlives expireInSeconds (it has then
+              // failed the attempt, for a retry) or when stopping gives up on it. A handler still
+              // waiting then (on a database query or a request that never answers) would hold
+              // this worker, which fetches nothing until its handler returns: with every worker
+              // held so, the queue stops. So the wait ends there; whatever it waited on is dropped.
+              const outcome = await untilAborted(
+                handler(deps, job),
+                job.signal,
+                `abandoned: still running when its attempt expired (after ${job.expireInSeconds} s) or the worker stopped`,
+              );
               if (outcome.status === "deadletter") {
                 log.error(
                   "job failed for good: no retry, to the dead-letter queue",
