@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { runMigrations } from "../../src/bun/migrate.ts";
-import { openDatabase } from "../../src/core/db/client.ts";
 import { DEFAULT_JOB_SETTINGS, QUEUES, startJobQueue } from "../../src/core/jobs/boss.ts";
 import { silentLogger } from "../../src/core/lib/logger.ts";
 import type { LocalWorker } from "../../tools/edge/workerd.ts";
@@ -34,14 +32,8 @@ let sql: postgres.Sql;
 let table: ReturnType<typeof jobTable>;
 
 beforeAll(async () => {
-  const url = await (await testDatabase()).scratchDatabase();
   // The deploy step (`bun run db:migrate`): the Worker migrates nothing and creates no queue.
-  const handle = openDatabase({ url, poolMax: 2, applicationName: "bun-test-edge-jobs" });
-  try {
-    await runMigrations(handle);
-  } finally {
-    await handle.close();
-  }
+  const url = await (await testDatabase()).migratedScratchDatabase();
   await (await startJobQueue({ url, logger: silentLogger })).stop();
   capture = startEmailCapture();
   edge = await startEdge({ databaseUrl: url, mail: capture });

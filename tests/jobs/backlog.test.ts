@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
-import { runMigrations } from "../../src/bun/migrate.ts";
 import { openDatabase } from "../../src/core/db/client.ts";
 import { DEFAULT_JOB_SETTINGS, QUEUES, startJobQueue } from "../../src/core/jobs/boss.ts";
 import { startWorker } from "../../src/core/jobs/worker.ts";
@@ -23,10 +22,7 @@ let url: string;
 let sql: postgres.Sql;
 
 beforeAll(async () => {
-  url = await (await testDatabase()).scratchDatabase();
-  const migrator = openDatabase({ url, poolMax: 2, applicationName: "bun-test-backlog" });
-  await runMigrations(migrator);
-  await migrator.close();
+  url = await (await testDatabase()).migratedScratchDatabase();
   sql = postgres(url, { max: 2, onnotice: () => {} });
 });
 

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
-import { runMigrations } from "../../src/bun/migrate.ts";
-import { openDatabase } from "../../src/core/db/client.ts";
 import {
   DEFAULT_JOB_SETTINGS,
   type JobQueueHandle,
@@ -26,10 +24,7 @@ let jobs: JobQueueHandle;
 let sql: postgres.Sql;
 
 beforeAll(async () => {
-  url = await (await testDatabase()).scratchDatabase();
-  const handle = openDatabase({ url, poolMax: 2, applicationName: "bun-test-expiry" });
-  await runMigrations(handle);
-  await handle.close();
+  url = await (await testDatabase()).migratedScratchDatabase();
   jobs = await startJobQueue({
     url,
     logger: silentLogger,

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { runMigrations } from "../../src/bun/migrate.ts";
 import { openDatabase } from "../../src/core/db/client.ts";
 import { type JobQueueHandle, startJobQueue } from "../../src/core/jobs/boss.ts";
 import { startWorker } from "../../src/core/jobs/worker.ts";
@@ -22,10 +21,7 @@ let url: string;
 
 beforeAll(async () => {
   const database = await testDatabase();
-  url = await database.scratchDatabase();
-  const migrator = openDatabase({ url, poolMax: 2, applicationName: "outage-logs-migrate" });
-  await runMigrations(migrator);
-  await migrator.close();
+  url = await database.migratedScratchDatabase();
   admin = postgres(database.url, { max: 1, onnotice: () => {} });
 });
 

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
-import { runMigrations } from "../../src/bun/migrate.ts";
 import { openDatabase } from "../../src/core/db/client.ts";
 import {
   DEFAULT_JOB_SETTINGS,
@@ -30,10 +29,7 @@ const logs = captureLogs({ level: "info" });
 const handles: { stop(): Promise<unknown> }[] = [];
 
 beforeAll(async () => {
-  url = await (await testDatabase()).scratchDatabase();
-  const migrator = openDatabase({ url, poolMax: 2, applicationName: "bun-test-stuck-handler" });
-  await runMigrations(migrator);
-  await migrator.close();
+  url = await (await testDatabase()).migratedScratchDatabase();
   sql = postgres(url, { max: 2, onnotice: () => {} });
 });
 

@@ -3,8 +3,6 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
-import { runMigrations } from "../../src/bun/migrate.ts";
-import { openDatabase } from "../../src/core/db/client.ts";
 import {
   DOCS_FILES,
   type DocsFile,
@@ -143,13 +141,7 @@ describe("docs/schema.sql", () => {
     "restores to what pg_dump's own dump of a migrated database restores to",
     async () => {
       if (!pgDump) return;
-      const migrated = await database.scratchDatabase();
-      const handle = openDatabase({ url: migrated, poolMax: 2, applicationName: "db-docs-test" });
-      try {
-        await runMigrations(handle);
-      } finally {
-        await handle.close();
-      }
+      const migrated = await database.migratedScratchDatabase();
       const fromPgDump = await database.scratchDatabase();
       await load(fromPgDump, await runPgDump(pgDump.path, migrated));
       const fromSchemaSql = await database.scratchDatabase();

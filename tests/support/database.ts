@@ -35,6 +35,8 @@ export interface TestDatabase {
   jobs: JobQueueHandle;
   /** An extra empty database on the same server (dropped at teardown). */
   scratchDatabase(): Promise<string>;
+  /** A scratch database with every migration applied, as `bun run db:migrate` leaves one. */
+  migratedScratchDatabase(): Promise<string>;
   teardown(): Promise<void>;
 }
 
@@ -129,6 +131,20 @@ async function setUp(): Promise<TestDatabase> {
     redisPrefix,
     jobs,
     scratchDatabase: () => createDatabase("bank_scratch"),
+    async migratedScratchDatabase() {
+      const scratch = await createDatabase("bank_scratch");
+      const migrator = openDatabase({
+        url: scratch,
+        poolMax: 2,
+        applicationName: "bun-test-migrate",
+      });
+      try {
+        await runMigrations(migrator);
+      } finally {
+        await migrator.close();
+      }
+      return scratch;
+    },
     async teardown() {
       await jobs.stop({ timeoutMs: 2_000 }).catch(() => {});
       if (redis) {
