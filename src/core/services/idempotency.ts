@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { and, eq, lt, sql } from "drizzle-orm";
+import { and, eq, lt, or, sql } from "drizzle-orm";
 import type { Transaction } from "../db/client.ts";
 import { idempotencyKeys } from "../db/schema.ts";
-import { BusinessRuleError, ConflictError } from "../domain/errors.ts";
+import { BusinessRuleError, ConflictError, type ValidationError } from "../domain/errors.ts";
 import { idempotencyKeyRule } from "../domain/idempotency.ts";
 import type { ServiceContext } from "./context.ts";
 import { assertValid } from "./validation.ts";
@@ -30,54 +30,127 @@ export interface IdempotentCall<T> {
   decode(stored: unknown): T;
 }
 
+/** What a claim found: the stored result to replay, or the key free and now held for this call. */
+export type KeyClaim<T> =
+  | { replayed: T }
+  | { fingerprint: string }
+  | { error: BusinessRuleError | ConflictError | ValidationError };
+
+/**
+ * Claims the keys of several calls in ONE round trip (one statement locks them all, the next
+ * looks them all up), each with the rules above. Two calls of the same owner and key in one
+ * group are as two concurrent requests: the later one answers 409 (a transaction's advisory
+ * locks do not exclude each other, so that case is decided here).
+ */
+export async function claimIdempotencyKeys<T>(
+  tx: Transaction,
+  calls: IdempotentCall<T>[],
+): Promise<KeyClaim<T>[]> {
+  const claims: KeyClaim<T>[] = new Array(calls.length);
+  const lockNames = new Set<string>();
+  const checked: { index: number; call: IdempotentCall<T>; lockName: string }[] = [];
+  calls.forEach((call, index) => {
+    try {
+      assertValid([["Idempotency-Key", idempotencyKeyRule, call.key]]);
+    } catch (error) {
+      claims[index] = { error: error as ValidationError };
+      return;
+    }
+    const lockName = `idempotency:${call.owner}:${call.key}`;
+    if (lockNames.has(lockName)) {
+      claims[index] = { error: inProgress() };
+      return;
+    }
+    lockNames.add(lockName);
+    checked.push({ index, call, lockName });
+  });
+  if (checked.length === 0) return claims;
+
+  // A transaction-scoped advisory lock marks a key as in flight: a concurrent request with the
+  // same key does not wait for it but answers 409 at once. It is released at commit, after the
+  // key row became visible, so a later retry always finds the stored result. The lookup is sent
+  // with it (pipelined: the server runs it after the locks, on a snapshot taken then).
+  const [locks, existing] = await Promise.all([
+    tx.execute<{ position: number; locked: boolean }>(
+      sql`select k.position, pg_try_advisory_xact_lock(hashtextextended(k.name, 0)) as locked from (values ${sql.join(
+        checked.map(({ lockName }, position) => sql`(${lockName}::text, ${position}::int)`),
+        sql`, `,
+      )}) as k(name, position)`,
+    ),
+    tx
+      .select()
+      .from(idempotencyKeys)
+      .where(
+        or(
+          ...checked.map(({ call }) =>
+            and(eq(idempotencyKeys.owner, call.owner), eq(idempotencyKeys.key, call.key)),
+          ),
+        ),
+      ),
+  ]);
+  const lockedAt = new Set(locks.filter((row) => row.locked).map((row) => Number(row.position)));
+  checked.forEach(({ index, call }, position) => {
+    if (!lockedAt.has(position)) {
+      claims[index] = { error: inProgress() };
+      return;
+    }
+    const fingerprint = fingerprintOf(call);
+    const stored = existing.find((row) => row.owner === call.owner && row.key === call.key);
+    if (!stored) claims[index] = { fingerprint };
+    else if (stored.requestFingerprint !== fingerprint) {
+      claims[index] = {
+        error: new BusinessRuleError(
+          "idempotency_key_reused",
+          "this Idempotency-Key was already used for a different request",
+        ),
+      };
+    } else claims[index] = { replayed: call.decode(stored.response) };
+  });
+  return claims;
+}
+
+/** Stores the results of claimed keys (one statement), in the transaction of their operations. */
+export async function storeIdempotencyResults<T>(
+  tx: Transaction,
+  results: { call: IdempotentCall<T>; fingerprint: string; value: T }[],
+): Promise<void> {
+  if (results.length === 0) return;
+  await tx.insert(idempotencyKeys).values(
+    results.map(({ call, fingerprint, value }) => ({
+      owner: call.owner,
+      key: call.key,
+      requestFingerprint: fingerprint,
+      response: call.encode(value),
+    })),
+  );
+}
+
+/** One call: its key claimed, `run` run unless a result is replayed, the result stored. */
 export async function withIdempotencyKey<T>(
   tx: Transaction,
   call: IdempotentCall<T>,
   run: () => Promise<T>,
 ): Promise<{ value: T; replayed: boolean }> {
-  assertValid([["Idempotency-Key", idempotencyKeyRule, call.key]]);
-  const fingerprint = createHash("sha256")
+  const [claim] = await claimIdempotencyKeys(tx, [call]);
+  if (!claim) throw new Error("no claim for the key");
+  if ("error" in claim) throw claim.error;
+  if ("replayed" in claim) return { value: claim.replayed, replayed: true };
+  const value = await run();
+  await storeIdempotencyResults(tx, [{ call, fingerprint: claim.fingerprint, value }]);
+  return { value, replayed: false };
+}
+
+function fingerprintOf(call: IdempotentCall<unknown>): string {
+  return createHash("sha256")
     .update(JSON.stringify([call.operation, canonical(call.request)]))
     .digest("hex");
+}
 
-  // A transaction-scoped advisory lock marks the key as in flight: a concurrent request with
-  // the same key does not wait for it but answers 409 at once. It is released at commit, after
-  // the key row became visible, so a later retry always finds the stored result. The lookup is
-  // sent with it (pipelined: the server runs it after the lock, on a snapshot taken then).
-  const [[lock], [existing]] = await Promise.all([
-    tx.execute<{ locked: boolean }>(
-      sql`select pg_try_advisory_xact_lock(hashtextextended(${`idempotency:${call.owner}:${call.key}`}, 0)) as locked`,
-    ),
-    tx
-      .select()
-      .from(idempotencyKeys)
-      .where(and(eq(idempotencyKeys.owner, call.owner), eq(idempotencyKeys.key, call.key))),
-  ]);
-  if (!lock?.locked) {
-    throw new ConflictError(
-      "idempotency_in_progress",
-      "a request with this Idempotency-Key is still being processed; retry shortly",
-    );
-  }
-
-  if (existing) {
-    if (existing.requestFingerprint !== fingerprint) {
-      throw new BusinessRuleError(
-        "idempotency_key_reused",
-        "this Idempotency-Key was already used for a different request",
-      );
-    }
-    return { value: call.decode(existing.response), replayed: true };
-  }
-
-  const value = await run();
-  await tx.insert(idempotencyKeys).values({
-    owner: call.owner,
-    key: call.key,
-    requestFingerprint: fingerprint,
-    response: call.encode(value),
-  });
-  return { value, replayed: false };
+function inProgress(): ConflictError {
+  return new ConflictError(
+    "idempotency_in_progress",
+    "a request with this Idempotency-Key is still being processed; retry shortly",
+  );
 }
 
 /** Deletes keys older than the TTL; returns how many. */
