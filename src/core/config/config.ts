@@ -78,6 +78,11 @@ const variables = {
     })
     .optional(),
   DATABASE_POOL_MAX: integer(1, 1000, 10),
+  /**
+   * At most this many concurrent transfers share one transaction (group commit: those arriving
+   * while a group is in its transaction form the next); 1: each transfer in its own.
+   */
+  TRANSFER_GROUP_MAX: integer(1, 1000, 32),
   EMBEDDED_POSTGRES_DIR: z.string().default(".data/postgres"),
   TOKEN_SYMMETRIC_KEY: z
     .string()
@@ -176,6 +181,7 @@ const schema = z.object(variables).transform((e) => ({
   },
   databaseUrl: e.DATABASE_URL,
   databasePoolMax: e.DATABASE_POOL_MAX,
+  transferGroupMax: e.TRANSFER_GROUP_MAX,
   embeddedPostgresDir: e.EMBEDDED_POSTGRES_DIR,
   tokenSymmetricKey: e.TOKEN_SYMMETRIC_KEY,
   tokenType: e.TOKEN_TYPE,

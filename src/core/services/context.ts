@@ -11,6 +11,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { OutageLog } from "../lib/outage.ts";
 import { sleep } from "../lib/sleep.ts";
 import type { JobQueue } from "./jobs.ts";
+import type { TransferGroups } from "./transfers.ts";
 
 /**
  * What the services are built from, once per process (Bun) or per isolate (Worker), and shared
@@ -35,6 +36,8 @@ export interface Services {
   revocations: SessionRevocations;
   /** The process's (isolate's) record of database outages: one warning each, not one per 503. */
   databaseOutage: OutageLog;
+  /** Concurrent transfers settled together, one transaction a group; absent: each on its own. */
+  transferGroups?: TransferGroups;
 }
 
 /**

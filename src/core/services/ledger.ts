@@ -7,7 +7,8 @@ import type { Account, AccountKind, Entry, Transfer } from "../domain/types.ts";
 
 /**
  * The double-entry core shared by transfers, deposits and withdrawals. Callers run these
- * inside one transaction: lock, check their rules against the locked rows, then post.
+ * inside one transaction: lock (drawing the transfers' ids alongside), check their rules against
+ * the locked rows, plan each posting, then write them all.
  */
 
 export function toAccount(row: typeof accounts.$inferSelect): Account {
@@ -47,9 +48,6 @@ export async function treasuryId(tx: Transaction, currency: Currency): Promise<n
   return row.id;
 }
 
-/** The id the transfer inserted just before, in this session (sequences are per session). */
-const THIS_TRANSFER = sql<number>`currval(pg_get_serial_sequence('transfers', 'id'))`;
-
 export interface Posting {
   transfer: Transfer;
   fromAccount: Account;
@@ -58,73 +56,127 @@ export interface Posting {
   toEntry: Entry;
 }
 
+/** A transfer about to be written: its id (drawn with `drawTransferIds`) and both sides after it. */
+export interface PlannedPosting {
+  id: number;
+  from: Account;
+  to: Account;
+  amount: number;
+  memo: string | null;
+}
+
 /**
- * Writes one transfer: the transfer row, a −amount and a +amount entry, and both balance
- * updates (atomic increments, one statement). Both accounts must already be locked by this
- * transaction and the caller's rules checked; the balance bounds are checked here.
+ * `count` ids from the transfers' sequence, ascending, for the postings of this transaction
+ * (drawn up front, so the transfers and their entries are written in one round trip). An id
+ * drawn for a transfer that is then refused is never used: ids have gaps, as any sequence's.
  */
-export async function postTransfer(
-  tx: Transaction,
+export async function drawTransferIds(tx: Transaction, count: number): Promise<number[]> {
+  if (count === 0) return [];
+  const rows = await tx.execute<{ id: string | number }>(
+    sql`select nextval(pg_get_serial_sequence('transfers', 'id')) as id from generate_series(1, ${count}::int)`,
+  );
+  return rows.map((row) => Number(row.id)).sort((a, b) => a - b);
+}
+
+/**
+ * Both sides after moving `amount` from `from` to `to` (as locked, or as earlier postings of
+ * this transaction left them); 422 `balance_limit_exceeded` beyond the bank's bounds.
+ */
+export function plannedPosting(
+  id: number,
   from: Account,
   to: Account,
   amount: number,
   memo: string | null = null,
-): Promise<Posting> {
+): PlannedPosting {
   if (to.balance + amount > MAX_BALANCE || from.balance - amount < -MAX_BALANCE) {
     throw new BusinessRuleError(
       "balance_limit_exceeded",
       "this transfer would take a balance beyond the largest amount the bank can hold",
     );
   }
-  // Three statements, sent together (postgres.js pipelines the queries of one connection, and
-  // the server runs them in order): the transfer, its entries (their transfer_id is the id this
-  // session's insert just drew from the transfers sequence), and both balances in one UPDATE
-  // (the rows are already locked, so its row order cannot deadlock). One round trip, not three.
-  const [[transfer], written, rows] = await Promise.all([
+  return {
+    id,
+    from: { ...from, balance: from.balance - amount },
+    to: { ...to, balance: to.balance + amount },
+    amount,
+    memo,
+  };
+}
+
+/**
+ * Writes planned postings, in order: the transfer rows, a −amount and a +amount entry each
+ * (with the balance after it), and every touched balance set to its final value, three
+ * statements sent together (postgres.js pipelines the queries of one connection, and the server
+ * runs them in order): one round trip however many postings. Every account must already be
+ * locked by this transaction, and the callers' rules checked against the locked balances.
+ */
+export async function writePostings(
+  tx: Transaction,
+  planned: PlannedPosting[],
+): Promise<Posting[]> {
+  if (planned.length === 0) return [];
+  const finalBalance = new Map<number, number>();
+  for (const { from, to } of planned) {
+    finalBalance.set(from.id, from.balance);
+    finalBalance.set(to.id, to.balance);
+  }
+  const [written, entryRows, accountRows] = await Promise.all([
     tx
       .insert(transfers)
-      .values({ fromAccountId: from.id, toAccountId: to.id, amount, memo })
+      .values(
+        planned.map((p) => ({
+          id: p.id,
+          fromAccountId: p.from.id,
+          toAccountId: p.to.id,
+          amount: p.amount,
+          memo: p.memo,
+        })),
+      )
       .returning(),
     tx
       .insert(entries)
-      .values([
-        // Both accounts are locked: their balances after this transfer are exact here.
-        {
-          accountId: from.id,
-          amount: -amount,
-          transferId: THIS_TRANSFER,
-          balanceAfter: from.balance - amount,
-        },
-        { accountId: to.id, amount, transferId: THIS_TRANSFER, balanceAfter: to.balance + amount },
-      ])
+      .values(
+        planned.flatMap((p) => [
+          {
+            accountId: p.from.id,
+            amount: -p.amount,
+            transferId: p.id,
+            balanceAfter: p.from.balance,
+          },
+          { accountId: p.to.id, amount: p.amount, transferId: p.id, balanceAfter: p.to.balance },
+        ]),
+      )
       .returning(),
     tx
       .update(accounts)
       .set({
-        balance: sql`${accounts.balance} + case when ${accounts.id} = ${from.id} then ${-amount}::bigint else ${amount}::bigint end`,
+        balance: sql`case ${accounts.id} ${sql.join(
+          [...finalBalance].map(([id, balance]) => sql`when ${id} then ${balance}::bigint`),
+          sql` `,
+        )} end`,
       })
-      .where(inArray(accounts.id, [from.id, to.id]))
-      .returning(),
+      .where(inArray(accounts.id, [...finalBalance.keys()]))
+      .returning({ id: accounts.id, balance: accounts.balance }),
   ]);
-  if (!transfer) throw new Error("insert into transfers returned no row");
-  const fromEntry = written.find((e) => e.accountId === from.id);
-  const toEntry = written.find((e) => e.accountId === to.id);
-  if (!fromEntry || !toEntry) throw new Error("insert into entries returned too few rows");
-  const updated = new Map(rows.map((row) => [row.id, toAccount(row)]));
-  for (const entry of [fromEntry, toEntry]) {
-    // A locked row cannot vanish or move, and the entries must name this transfer: anything
-    // else is a bug, never a caller's error.
-    const after = updated.get(entry.accountId)?.balance;
-    if (after !== entry.balanceAfter) throw new Error(`balance_after drift: ${entry.accountId}`);
-    if (entry.transferId !== transfer.id) throw new Error(`entry of another transfer: ${entry.id}`);
+  // A locked row cannot vanish or change under us: any mismatch is a bug, never a caller's error.
+  for (const row of accountRows) {
+    if (row.balance !== finalBalance.get(row.id)) throw new Error(`balance drift: ${row.id}`);
   }
-  return {
-    transfer,
-    fromAccount: updated.get(from.id) ?? from,
-    toAccount: updated.get(to.id) ?? to,
-    fromEntry: entryOf(fromEntry),
-    toEntry: entryOf(toEntry),
-  };
+  if (accountRows.length !== finalBalance.size) throw new Error("a locked account vanished");
+  return planned.map((p) => {
+    const transfer = written.find((t) => t.id === p.id);
+    const fromEntry = entryRows.find((e) => e.transferId === p.id && e.accountId === p.from.id);
+    const toEntry = entryRows.find((e) => e.transferId === p.id && e.accountId === p.to.id);
+    if (!transfer || !fromEntry || !toEntry) throw new Error(`posting ${p.id} not written`);
+    return {
+      transfer,
+      fromAccount: p.from,
+      toAccount: p.to,
+      fromEntry: entryOf(fromEntry),
+      toEntry: entryOf(toEntry),
+    };
+  });
 }
 
 /** The entry as a transfer's result shows it (its statement fields are the statement's). */

@@ -1,9 +1,12 @@
 import { and, eq, inArray, or, type SQL } from "drizzle-orm";
+import { PgTransaction } from "drizzle-orm/pg-core";
 import type { z } from "zod";
 import type { Transaction } from "../db/client.ts";
+import { isUnavailableError } from "../db/errors.ts";
 import { accounts, transfers, users } from "../db/schema.ts";
 import {
   BusinessRuleError,
+  DomainError,
   ForbiddenError,
   NotFoundError,
   RecipientNotFoundError,
@@ -14,10 +17,24 @@ import type { ListQuery } from "../domain/paging.ts";
 import { memoRule, recipientRequiredRule, recipientTwiceRule } from "../domain/transfers.ts";
 import type { Account, AccountView, Actor, Transfer, TransferResult } from "../domain/types.ts";
 import { usernameRule } from "../domain/users.ts";
+import { createGroupCommit, type GroupCommit } from "../lib/group-commit.ts";
 import { getAccount } from "./accounts.ts";
 import { type ActorContext, inTransaction } from "./context.ts";
-import { withIdempotencyKey } from "./idempotency.ts";
-import { lockAccounts, type Posting, postTransfer, treasuryId } from "./ledger.ts";
+import {
+  claimIdempotencyKeys,
+  type IdempotentCall,
+  storeIdempotencyResults,
+  withIdempotencyKey,
+} from "./idempotency.ts";
+import {
+  drawTransferIds,
+  lockAccounts,
+  type PlannedPosting,
+  type Posting,
+  plannedPosting,
+  treasuryId,
+  writePostings,
+} from "./ledger.ts";
 import { type Listed, listWindow } from "./pagination.ts";
 import { assertBanker, assertCanMoveMoneyFrom, canViewAccount, canViewTransfer } from "./policy.ts";
 import { assertValid } from "./validation.ts";
@@ -35,24 +52,42 @@ export interface TransferInput {
   idempotencyKey?: string;
 }
 
+/** A transfer, validated, waiting for the transaction it will be settled in. */
+interface PendingTransfer {
+  ctx: ActorContext;
+  input: TransferInput;
+}
+
+export type TransferOutcome = { result: TransferResult; replayed: boolean };
+
+/**
+ * Transfers settled together (see `lib/group-commit.ts`): the transfers that arrive while one
+ * group is in its transaction wait and share the next one (one lock statement, one set of writes,
+ * one commit), on the process's pool.
+ */
+export type TransferGroups = GroupCommit<PendingTransfer, TransferOutcome>;
+
+export function createTransferGroups(maxGroup: number): TransferGroups {
+  return createGroupCommit({ maxGroup, settle: settleTransfers });
+}
+
 /**
  * Moves `amount` between two customer accounts in one transaction. Rules, in the contract's
  * order, all checked under the row locks: from missing 404 → from currency ≠ request 422
  * `currency_mismatch` → from is a treasury 422 `invalid_account` → from not the caller's 403 →
  * to missing 404 (by username: 404 `recipient_not_found`) → to currency ≠ request 422 → to is a
  * treasury 422 `invalid_account` → from = to 422 `same_account` → balance too low 422
- * `insufficient_funds`.
+ * `insufficient_funds`. With an Idempotency-Key, its rules come before them all.
  *
  * A recipient named by `toUsername` is that user's customer account in `currency`. An account's
  * owner and currency never change, so the id found before locking is the one locked, in the
  * same ascending order as a transfer by id; nothing about the recipient is disclosed but what
  * a transfer by id shows (no balance, no other accounts).
+ *
+ * With `ctx.transferGroups`, the transfer is settled in its group's transaction; each answer is
+ * the one it would get alone, run after the transfers before it in the group.
  */
-export async function transfer(
-  ctx: ActorContext,
-  input: TransferInput,
-): Promise<{ result: TransferResult; replayed: boolean }> {
-  const { actor } = ctx;
+export async function transfer(ctx: ActorContext, input: TransferInput): Promise<TransferOutcome> {
   assertValid([
     ["from_account_id", idRule, input.fromAccountId],
     ...recipientRules(input),
@@ -60,54 +95,183 @@ export async function transfer(
     ["currency", currencyRule, input.currency],
     ...(input.memo === undefined ? [] : [["memo", memoRule, input.memo] as Rule]),
   ]);
-
-  const execute = async (tx: Transaction) => {
-    const toId = input.toAccountId ?? (await recipientAccountId(tx, input));
-    const locked = await lockAccounts(
-      tx,
-      toId === undefined ? [input.fromAccountId] : [input.fromAccountId, toId],
-    );
-    const from = locked.get(input.fromAccountId);
-    if (!from) throw new NotFoundError("from account");
-    assertCurrency(from, input.currency, "from");
-    assertCustomerAccount(from, "from");
-    assertCanMoveMoneyFrom(actor, from);
-    const to = toId === undefined ? undefined : locked.get(toId);
-    if (!to) {
-      if (input.toUsername === undefined) throw new NotFoundError("to account");
-      throw new RecipientNotFoundError(input.toUsername, input.currency);
-    }
-    assertCurrency(to, input.currency, "to");
-    assertCustomerAccount(to, "to");
-    if (from.id === to.id) {
-      throw new BusinessRuleError("same_account", "cannot transfer to the same account");
-    }
-    assertFunds(from, input.amount);
-    return present(actor, await postTransfer(tx, from, to, input.amount, input.memo ?? null));
-  };
-
-  return inTransaction(ctx, (tx) =>
-    withOptionalKey(
-      tx,
-      actor,
-      input.idempotencyKey,
-      "transfer",
-      // Absent fields are left out, so a request without them hashes as it always did.
-      {
-        from_account_id: input.fromAccountId,
-        to_account_id: input.toAccountId,
-        to_username: input.toUsername,
-        amount: input.amount,
-        currency: input.currency,
-        memo: input.memo,
-      },
-      () => execute(tx),
-    ),
-  );
+  const pending = { ctx, input };
+  if (ctx.transferGroups && !(ctx.db instanceof PgTransaction)) {
+    return ctx.transferGroups.submit(ctx.db, pending);
+  }
+  const [outcome] = await settleTransfers([pending]);
+  if (outcome?.status !== "fulfilled") throw outcome?.reason;
+  return outcome.value;
 }
 
 /**
- * Runs a money movement inside its transaction: without a key as is; with one through
+ * Settles a group of transfers in one transaction (on the first one's database handle), one
+ * answer each. Should a statement fail for a reason other than an outage (a bug, or a value the
+ * rules let through but a constraint does not), the group's transaction is gone and each transfer
+ * is settled again on its own, so that the failure stays with the transfer that caused it.
+ */
+async function settleTransfers(
+  group: PendingTransfer[],
+): Promise<PromiseSettledResult<TransferOutcome>[]> {
+  const [first] = group;
+  if (!first) return [];
+  let failedBeforeCommit = false;
+  try {
+    return await inTransaction(first.ctx, async (tx) => {
+      failedBeforeCommit = false;
+      try {
+        return await postTransfers(tx, group);
+      } catch (error) {
+        failedBeforeCommit = true;
+        throw error;
+      }
+    });
+  } catch (error) {
+    if (group.length === 1 || !failedBeforeCommit || isUnavailableError(error)) throw error;
+    first.ctx.logger.warn("a transfer group failed; settling each transfer alone", { error });
+    return Promise.all(
+      group.map((pending) =>
+        settleTransfers([pending]).then(
+          ([outcome]) => outcome ?? { status: "rejected" as const, reason: error },
+          (reason: unknown) => ({ status: "rejected" as const, reason }),
+        ),
+      ),
+    );
+  }
+}
+
+/**
+ * The group's transfers in order, inside its transaction: every key claimed, every recipient
+ * looked up and the ids drawn (one round trip); every account locked (one statement, ascending
+ * ids); the rules checked for each transfer in turn against the balances the transfers before
+ * it left; the accepted ones written (one round trip) and their keys stored.
+ */
+async function postTransfers(
+  tx: Transaction,
+  group: PendingTransfer[],
+): Promise<PromiseSettledResult<TransferOutcome>[]> {
+  const outcomes: PromiseSettledResult<TransferOutcome>[] = new Array(group.length);
+  const keyed = group.flatMap((pending, index) =>
+    pending.input.idempotencyKey === undefined ? [] : [{ index, call: keyCall(pending) }],
+  );
+  const named = group.flatMap(({ input }, index) =>
+    input.toUsername === undefined ? [] : [{ index, input }],
+  );
+  const [claims, recipientIds, ids] = await Promise.all([
+    claimIdempotencyKeys(
+      tx,
+      keyed.map(({ call }) => call),
+    ),
+    recipientAccountIds(
+      tx,
+      named.map(({ input }) => input),
+    ),
+    drawTransferIds(tx, group.length),
+  ]);
+  const claimOf = new Map(keyed.map(({ index }, i) => [index, claims[i]]));
+  const toIdOf = new Map(named.map(({ index }, i) => [index, recipientIds[i]]));
+  const toId = (index: number) => toIdOf.get(index) ?? group[index]?.input.toAccountId;
+
+  const running: number[] = [];
+  group.forEach((_, index) => {
+    const claim = claimOf.get(index);
+    if (claim && "error" in claim) outcomes[index] = { status: "rejected", reason: claim.error };
+    else if (claim && "replayed" in claim) {
+      outcomes[index] = { status: "fulfilled", value: { result: claim.replayed, replayed: true } };
+    } else running.push(index);
+  });
+  const lockIds = running.flatMap((index) => [group[index]?.input.fromAccountId, toId(index)]);
+  const balances =
+    running.length === 0
+      ? new Map<number, Account>()
+      : await lockAccounts(
+          tx,
+          lockIds.filter((id) => id !== undefined),
+        );
+
+  const accepted: { index: number; posting: PlannedPosting }[] = [];
+  for (const index of running) {
+    const pending = group[index];
+    const id = ids[accepted.length];
+    if (!pending || id === undefined) throw new Error("a transfer of the group went missing");
+    try {
+      const posting = checkTransfer(pending, id, balances, toId(index));
+      balances.set(posting.from.id, posting.from);
+      balances.set(posting.to.id, posting.to);
+      accepted.push({ index, posting });
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      outcomes[index] = { status: "rejected", reason: error };
+    }
+  }
+
+  const written = await writePostings(
+    tx,
+    accepted.map(({ posting }) => posting),
+  );
+  const stored: Parameters<typeof storeIdempotencyResults<TransferResult>>[1] = [];
+  accepted.forEach(({ index }, i) => {
+    const pending = group[index];
+    const posting = written[i];
+    if (!pending || !posting) throw new Error("a written transfer went missing");
+    const result = present(pending.ctx.actor, posting);
+    outcomes[index] = { status: "fulfilled", value: { result, replayed: false } };
+    const claim = claimOf.get(index);
+    if (claim && "fingerprint" in claim) {
+      stored.push({ call: keyCall(pending), fingerprint: claim.fingerprint, value: result });
+    }
+  });
+  await storeIdempotencyResults(tx, stored);
+  return outcomes;
+}
+
+/** One transfer's rules, in the contract's order, against the balances as they stand now. */
+function checkTransfer(
+  { ctx, input }: PendingTransfer,
+  id: number,
+  balances: Map<number, Account>,
+  toId: number | undefined,
+): PlannedPosting {
+  const from = balances.get(input.fromAccountId);
+  if (!from) throw new NotFoundError("from account");
+  assertCurrency(from, input.currency, "from");
+  assertCustomerAccount(from, "from");
+  assertCanMoveMoneyFrom(ctx.actor, from);
+  const to = toId === undefined ? undefined : balances.get(toId);
+  if (!to) {
+    if (input.toUsername === undefined) throw new NotFoundError("to account");
+    throw new RecipientNotFoundError(input.toUsername, input.currency);
+  }
+  assertCurrency(to, input.currency, "to");
+  assertCustomerAccount(to, "to");
+  if (from.id === to.id) {
+    throw new BusinessRuleError("same_account", "cannot transfer to the same account");
+  }
+  assertFunds(from, input.amount);
+  return plannedPosting(id, from, to, input.amount, input.memo ?? null);
+}
+
+/** A transfer's Idempotency-Key call; absent fields are left out, so old requests hash alike. */
+function keyCall({ ctx, input }: PendingTransfer): IdempotentCall<TransferResult> {
+  return {
+    owner: ctx.actor.username,
+    key: input.idempotencyKey ?? "",
+    operation: "transfer",
+    request: {
+      from_account_id: input.fromAccountId,
+      to_account_id: input.toAccountId,
+      to_username: input.toUsername,
+      amount: input.amount,
+      currency: input.currency,
+      memo: input.memo,
+    },
+    encode: (result) => result,
+    decode: reviveTransferResult,
+  };
+}
+
+/**
+ * Runs a cash movement inside its transaction: without a key as is; with one through
  * `withIdempotencyKey`, so the key is stored in the movement's own transaction.
  */
 async function withOptionalKey(
@@ -148,22 +312,32 @@ function recipientRules(input: TransferInput): Rule[] {
     : [["to_username", recipientTwiceRule, input.toUsername]];
 }
 
-/** The recipient's customer account in the transfer's currency, if the user has one. */
-async function recipientAccountId(
+/**
+ * The recipients' customer accounts in their transfers' currencies (one statement for them all),
+ * in the inputs' order; undefined where the user has none.
+ */
+async function recipientAccountIds(
   tx: Transaction,
-  input: TransferInput,
-): Promise<number | undefined> {
-  const [row] = await tx
-    .select({ id: accounts.id })
+  inputs: TransferInput[],
+): Promise<(number | undefined)[]> {
+  if (inputs.length === 0) return [];
+  const rows = await tx
+    .select({ id: accounts.id, owner: accounts.owner, currency: accounts.currency })
     .from(accounts)
     .where(
       and(
-        eq(accounts.owner, input.toUsername ?? ""),
-        eq(accounts.currency, input.currency),
         eq(accounts.kind, "customer"),
+        or(
+          ...inputs.map((input) =>
+            and(eq(accounts.owner, input.toUsername ?? ""), eq(accounts.currency, input.currency)),
+          ),
+        ),
       ),
     );
-  return row?.id;
+  return inputs.map(
+    (input) =>
+      rows.find((row) => row.owner === input.toUsername && row.currency === input.currency)?.id,
+  );
 }
 
 export interface CashInput {
@@ -210,15 +384,21 @@ async function moveCash(
       .for("share");
     assertBanker({ role: caller?.role }, action);
     const bankId = await treasuryId(tx, input.currency);
-    const locked = await lockAccounts(tx, [bankId, input.accountId]);
+    const [locked, [id]] = await Promise.all([
+      lockAccounts(tx, [bankId, input.accountId]),
+      drawTransferIds(tx, 1),
+    ]);
     const account = checkCashAccount(locked.get(input.accountId), input.currency);
     const treasury = locked.get(bankId);
-    if (!treasury) throw new Error("treasury account vanished");
-    if (direction === "in") {
-      return present(actor, await postTransfer(tx, treasury, account, input.amount));
-    }
-    assertFunds(account, input.amount);
-    return present(actor, await postTransfer(tx, account, treasury, input.amount));
+    if (!treasury || id === undefined) throw new Error("treasury account vanished");
+    if (direction === "out") assertFunds(account, input.amount);
+    const posting =
+      direction === "in"
+        ? plannedPosting(id, treasury, account, input.amount)
+        : plannedPosting(id, account, treasury, input.amount);
+    const [written] = await writePostings(tx, [posting]);
+    if (!written) throw new Error("the cash movement was not written");
+    return present(actor, written);
   };
   return inTransaction(ctx, (tx) =>
     withOptionalKey(

@@ -14,6 +14,7 @@ import type { Services } from "../services/context.ts";
 import { type JobQueue, noJobs } from "../services/jobs.ts";
 import { noRateLimits } from "../services/rate-limits.ts";
 import { databaseRevocations } from "../services/revocations.ts";
+import { createTransferGroups } from "../services/transfers.ts";
 
 /**
  * The stores every instance shares: HTTP Redis when configured. Without it, revocations are
@@ -98,6 +99,8 @@ export function buildServices(
     limiter: stores.limiter,
     revocations: stores.revocations,
     databaseOutage: parts.databaseOutage ?? databaseOutageLog(parts.logger),
+    transferGroups:
+      config.transferGroupMax > 1 ? createTransferGroups(config.transferGroupMax) : undefined,
   };
 }
 
