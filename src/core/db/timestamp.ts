@@ -17,7 +17,7 @@ const PG_TIMESTAMPTZ =
   /^(\d{4,})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?|Z)?( BC)?$/;
 
 /** Parses Postgres' ISO output of timestamptz (any year, any offset) into a Date. */
-function parsePostgresTimestamp(text: string): Date {
+export function parsePostgresTimestamp(text: string): Date {
   const match = PG_TIMESTAMPTZ.exec(text);
   if (!match) throw new Error(`unexpected timestamp from Postgres: ${text}`);
   const [, y, mo, d, h, mi, s, fraction, sign, oh, om, os, bc] = match;

@@ -1,6 +1,7 @@
-import { asc, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, or, sql } from "drizzle-orm";
 import type { Transaction } from "../db/client.ts";
 import { accounts, entries, transfers } from "../db/schema.ts";
+import { parsePostgresTimestamp } from "../db/timestamp.ts";
 import { BusinessRuleError } from "../domain/errors.ts";
 import { type Currency, MAX_BALANCE } from "../domain/money.ts";
 import type { Account, AccountKind, Entry, Transfer } from "../domain/types.ts";
@@ -22,20 +23,61 @@ export function toAccount(row: typeof accounts.$inferSelect): Account {
   };
 }
 
+/** A customer account named by its owner and currency (a payee by username). */
+export interface AccountOf {
+  owner: string;
+  currency: Currency;
+}
+
 /**
- * Locks the given accounts (FOR NO KEY UPDATE, the lock a balance UPDATE takes; it does not
- * block the KEY SHARE locks of foreign-key checks) in ONE statement, in ascending id order (the
- * lock is taken as each row leaves the ORDER BY), so two transactions over the same pair always
- * queue instead of deadlocking. Missing ids are absent from the result.
+ * Locks the given accounts, and the customer accounts of `owners` (payees by username), (FOR
+ * NO KEY UPDATE, the lock a balance UPDATE takes; it does not block the KEY SHARE locks of
+ * foreign-key checks) in ONE statement, in ascending id order (the lock is taken as each row
+ * leaves the ORDER BY), so two transactions over the same rows always queue instead of
+ * deadlocking. Missing accounts are absent from the result.
  */
-export async function lockAccounts(tx: Transaction, ids: number[]): Promise<Map<number, Account>> {
+export async function lockAccounts(
+  tx: Transaction,
+  ids: number[],
+  owners: AccountOf[] = [],
+): Promise<Map<number, Account>> {
+  const byId = ids.length === 0 ? undefined : inArray(accounts.id, [...new Set(ids)]);
+  const byOwner =
+    owners.length === 0
+      ? undefined
+      : and(
+          eq(accounts.kind, "customer"),
+          or(
+            ...owners.map((of) =>
+              and(eq(accounts.owner, of.owner), eq(accounts.currency, of.currency)),
+            ),
+          ),
+        );
+  if (!byId && !byOwner) return new Map();
   const rows = await tx
     .select()
     .from(accounts)
-    .where(inArray(accounts.id, [...new Set(ids)]))
+    .where(or(byId, byOwner))
     .orderBy(asc(accounts.id))
     .for("no key update");
   return new Map(rows.map((row) => [row.id, toAccount(row)]));
+}
+
+/** The customer account of `of` among locked accounts, if the owner has one in that currency. */
+export function customerAccountOf(
+  locked: Map<number, Account>,
+  of: AccountOf,
+): Account | undefined {
+  for (const account of locked.values()) {
+    if (
+      account.kind === "customer" &&
+      account.owner === of.owner &&
+      account.currency === of.currency
+    ) {
+      return account;
+    }
+  }
+  return undefined;
 }
 
 /** The treasury account of a currency (the bank's side of deposits and withdrawals). */
@@ -56,9 +98,21 @@ export interface Posting {
   toEntry: Entry;
 }
 
-/** A transfer about to be written: its id (drawn with `drawTransferIds`) and both sides after it. */
+/**
+ * What a posting is written with, drawn before it: the ids of its transfer and its two entries,
+ * and the time they are created at (the transaction's `now()`, which their `created_at` default
+ * to), so that a posting is known in full before it is written.
+ */
+export interface PostingIds {
+  transfer: number;
+  fromEntry: number;
+  toEntry: number;
+  createdAt: Date;
+}
+
+/** A transfer about to be written: its ids and both sides after it. */
 export interface PlannedPosting {
-  id: number;
+  ids: PostingIds;
   from: Account;
   to: Account;
   amount: number;
@@ -66,16 +120,26 @@ export interface PlannedPosting {
 }
 
 /**
- * `count` ids from the transfers' sequence, ascending, for the postings of this transaction
- * (drawn up front, so the transfers and their entries are written in one round trip). An id
- * drawn for a transfer that is then refused is never used: ids have gaps, as any sequence's.
+ * `count` postings' ids from the transfers' and entries' sequences, ascending (in order of use),
+ * in one statement. An id drawn for a transfer that is then refused is never used: ids have
+ * gaps, as any sequence's.
  */
-export async function drawTransferIds(tx: Transaction, count: number): Promise<number[]> {
-  if (count === 0) return [];
-  const rows = await tx.execute<{ id: string | number }>(
-    sql`select nextval(pg_get_serial_sequence('transfers', 'id')) as id from generate_series(1, ${count}::int)`,
+export async function drawPostingIds(tx: Transaction, count: number): Promise<PostingIds[]> {
+  const rows = await tx.execute<{ transfer: string; entry_a: string; entry_b: string; at: string }>(
+    sql`select nextval(pg_get_serial_sequence('transfers', 'id')) as transfer, nextval(pg_get_serial_sequence('entries', 'id')) as entry_a, nextval(pg_get_serial_sequence('entries', 'id')) as entry_b, now()::text as at from generate_series(1, ${count}::int)`,
   );
-  return rows.map((row) => Number(row.id)).sort((a, b) => a - b);
+  const ascending = (a: number, b: number) => a - b;
+  const transferIds = rows.map((row) => Number(row.transfer)).sort(ascending);
+  const entryIds = rows
+    .flatMap((row) => [Number(row.entry_a), Number(row.entry_b)])
+    .sort(ascending);
+  return transferIds.map((transfer, i) => {
+    const [fromEntry, toEntry, at] = [entryIds[2 * i], entryIds[2 * i + 1], rows[i]?.at];
+    if (fromEntry === undefined || toEntry === undefined || at === undefined) {
+      throw new Error("too few ids drawn");
+    }
+    return { transfer, fromEntry, toEntry, createdAt: parsePostgresTimestamp(at) };
+  });
 }
 
 /**
@@ -83,7 +147,7 @@ export async function drawTransferIds(tx: Transaction, count: number): Promise<n
  * this transaction left them); 422 `balance_limit_exceeded` beyond the bank's bounds.
  */
 export function plannedPosting(
-  id: number,
+  ids: PostingIds,
   from: Account,
   to: Account,
   amount: number,
@@ -96,11 +160,36 @@ export function plannedPosting(
     );
   }
   return {
-    id,
+    ids,
     from: { ...from, balance: from.balance - amount },
     to: { ...to, balance: to.balance + amount },
     amount,
     memo,
+  };
+}
+
+/** A planned posting as it will read once written (an entry as a transfer's result shows it). */
+export function postingOf(p: PlannedPosting): Posting {
+  const entry = (id: number, account: Account, amount: number): Entry => ({
+    id,
+    accountId: account.id,
+    amount,
+    transferId: p.ids.transfer,
+    createdAt: p.ids.createdAt,
+  });
+  return {
+    transfer: {
+      id: p.ids.transfer,
+      fromAccountId: p.from.id,
+      toAccountId: p.to.id,
+      amount: p.amount,
+      memo: p.memo,
+      createdAt: p.ids.createdAt,
+    },
+    fromAccount: p.from,
+    toAccount: p.to,
+    fromEntry: entry(p.ids.fromEntry, p.from, -p.amount),
+    toEntry: entry(p.ids.toEntry, p.to, p.amount),
   };
 }
 
@@ -111,43 +200,41 @@ export function plannedPosting(
  * runs them in order): one round trip however many postings. Every account must already be
  * locked by this transaction, and the callers' rules checked against the locked balances.
  */
-export async function writePostings(
-  tx: Transaction,
-  planned: PlannedPosting[],
-): Promise<Posting[]> {
-  if (planned.length === 0) return [];
+export async function writePostings(tx: Transaction, planned: PlannedPosting[]): Promise<void> {
+  if (planned.length === 0) return;
   const finalBalance = new Map<number, number>();
   for (const { from, to } of planned) {
     finalBalance.set(from.id, from.balance);
     finalBalance.set(to.id, to.balance);
   }
-  const [written, entryRows, accountRows] = await Promise.all([
-    tx
-      .insert(transfers)
-      .values(
-        planned.map((p) => ({
-          id: p.id,
-          fromAccountId: p.from.id,
-          toAccountId: p.to.id,
+  const [, , updated] = await Promise.all([
+    tx.insert(transfers).values(
+      planned.map((p) => ({
+        id: p.ids.transfer,
+        fromAccountId: p.from.id,
+        toAccountId: p.to.id,
+        amount: p.amount,
+        memo: p.memo,
+      })),
+    ),
+    tx.insert(entries).values(
+      planned.flatMap((p) => [
+        {
+          id: p.ids.fromEntry,
+          accountId: p.from.id,
+          amount: -p.amount,
+          transferId: p.ids.transfer,
+          balanceAfter: p.from.balance,
+        },
+        {
+          id: p.ids.toEntry,
+          accountId: p.to.id,
           amount: p.amount,
-          memo: p.memo,
-        })),
-      )
-      .returning(),
-    tx
-      .insert(entries)
-      .values(
-        planned.flatMap((p) => [
-          {
-            accountId: p.from.id,
-            amount: -p.amount,
-            transferId: p.id,
-            balanceAfter: p.from.balance,
-          },
-          { accountId: p.to.id, amount: p.amount, transferId: p.id, balanceAfter: p.to.balance },
-        ]),
-      )
-      .returning(),
+          transferId: p.ids.transfer,
+          balanceAfter: p.to.balance,
+        },
+      ]),
+    ),
     tx
       .update(accounts)
       .set({
@@ -157,35 +244,8 @@ export async function writePostings(
         )} end`,
       })
       .where(inArray(accounts.id, [...finalBalance.keys()]))
-      .returning({ id: accounts.id, balance: accounts.balance }),
+      .returning({ id: accounts.id }),
   ]);
-  // A locked row cannot vanish or change under us: any mismatch is a bug, never a caller's error.
-  for (const row of accountRows) {
-    if (row.balance !== finalBalance.get(row.id)) throw new Error(`balance drift: ${row.id}`);
-  }
-  if (accountRows.length !== finalBalance.size) throw new Error("a locked account vanished");
-  return planned.map((p) => {
-    const transfer = written.find((t) => t.id === p.id);
-    const fromEntry = entryRows.find((e) => e.transferId === p.id && e.accountId === p.from.id);
-    const toEntry = entryRows.find((e) => e.transferId === p.id && e.accountId === p.to.id);
-    if (!transfer || !fromEntry || !toEntry) throw new Error(`posting ${p.id} not written`);
-    return {
-      transfer,
-      fromAccount: p.from,
-      toAccount: p.to,
-      fromEntry: entryOf(fromEntry),
-      toEntry: entryOf(toEntry),
-    };
-  });
-}
-
-/** The entry as a transfer's result shows it (its statement fields are the statement's). */
-function entryOf(row: typeof entries.$inferSelect): Entry {
-  return {
-    id: row.id,
-    accountId: row.accountId,
-    amount: row.amount,
-    transferId: row.transferId,
-    createdAt: row.createdAt,
-  };
+  // A locked row cannot vanish: any shortfall is a bug, never a caller's error.
+  if (updated.length !== finalBalance.size) throw new Error("a locked account vanished");
 }

@@ -27,11 +27,14 @@ import {
   withIdempotencyKey,
 } from "./idempotency.ts";
 import {
-  drawTransferIds,
+  customerAccountOf,
+  drawPostingIds,
   lockAccounts,
   type PlannedPosting,
   type Posting,
+  type PostingIds,
   plannedPosting,
+  postingOf,
   treasuryId,
   writePostings,
 } from "./ledger.ts";
@@ -141,10 +144,11 @@ async function settleTransfers(
 }
 
 /**
- * The group's transfers in order, inside its transaction: every key claimed, every recipient
- * looked up and the ids drawn (one round trip); every account locked (one statement, ascending
- * ids); the rules checked for each transfer in turn against the balances the transfers before
- * it left; the accepted ones written (one round trip) and their keys stored.
+ * The group's transfers in order, inside its transaction, in two round trips: every key
+ * claimed, every account locked (by id, and the payees by username; one statement, ascending
+ * ids) and the postings' ids drawn, together; then, with the rules checked for each transfer in
+ * turn against the balances the transfers before it left, the accepted ones written and their
+ * keys stored, together.
  */
 async function postTransfers(
   tx: Transaction,
@@ -154,48 +158,43 @@ async function postTransfers(
   const keyed = group.flatMap((pending, index) =>
     pending.input.idempotencyKey === undefined ? [] : [{ index, call: keyCall(pending) }],
   );
-  const named = group.flatMap(({ input }, index) =>
-    input.toUsername === undefined ? [] : [{ index, input }],
-  );
-  const [claims, recipientIds, ids] = await Promise.all([
+  const [claims, balances, ids] = await Promise.all([
     claimIdempotencyKeys(
       tx,
       keyed.map(({ call }) => call),
     ),
-    recipientAccountIds(
+    lockAccounts(
       tx,
-      named.map(({ input }) => input),
+      group.flatMap(({ input }) =>
+        input.toAccountId === undefined
+          ? [input.fromAccountId]
+          : [input.fromAccountId, input.toAccountId],
+      ),
+      group.flatMap(({ input }) =>
+        input.toUsername === undefined
+          ? []
+          : [{ owner: input.toUsername, currency: input.currency }],
+      ),
     ),
-    drawTransferIds(tx, group.length),
+    drawPostingIds(tx, group.length),
   ]);
-  const claimOf = new Map(keyed.map(({ index }, i) => [index, claims[i]]));
-  const toIdOf = new Map(named.map(({ index }, i) => [index, recipientIds[i]]));
-  const toId = (index: number) => toIdOf.get(index) ?? group[index]?.input.toAccountId;
-
-  const running: number[] = [];
-  group.forEach((_, index) => {
-    const claim = claimOf.get(index);
-    if (claim && "error" in claim) outcomes[index] = { status: "rejected", reason: claim.error };
-    else if (claim && "replayed" in claim) {
-      outcomes[index] = { status: "fulfilled", value: { result: claim.replayed, replayed: true } };
-    } else running.push(index);
-  });
-  const lockIds = running.flatMap((index) => [group[index]?.input.fromAccountId, toId(index)]);
-  const balances =
-    running.length === 0
-      ? new Map<number, Account>()
-      : await lockAccounts(
-          tx,
-          lockIds.filter((id) => id !== undefined),
-        );
+  const keyOf = new Map(keyed.map(({ index, call }, i) => [index, { call, claim: claims[i] }]));
 
   const accepted: { index: number; posting: PlannedPosting }[] = [];
-  for (const index of running) {
-    const pending = group[index];
-    const id = ids[accepted.length];
-    if (!pending || id === undefined) throw new Error("a transfer of the group went missing");
+  group.forEach((pending, index) => {
+    const claim = keyOf.get(index)?.claim;
+    if (claim && "error" in claim) {
+      outcomes[index] = { status: "rejected", reason: claim.error };
+      return;
+    }
+    if (claim && "replayed" in claim) {
+      outcomes[index] = { status: "fulfilled", value: { result: claim.replayed, replayed: true } };
+      return;
+    }
+    const postingIds = ids[accepted.length];
+    if (!postingIds) throw new Error("a transfer of the group went missing");
     try {
-      const posting = checkTransfer(pending, id, balances, toId(index));
+      const posting = checkTransfer(pending, postingIds, balances);
       balances.set(posting.from.id, posting.from);
       balances.set(posting.to.id, posting.to);
       accepted.push({ index, posting });
@@ -203,41 +202,46 @@ async function postTransfers(
       if (!(error instanceof DomainError)) throw error;
       outcomes[index] = { status: "rejected", reason: error };
     }
-  }
-
-  const written = await writePostings(
-    tx,
-    accepted.map(({ posting }) => posting),
-  );
-  const stored: Parameters<typeof storeIdempotencyResults<TransferResult>>[1] = [];
-  accepted.forEach(({ index }, i) => {
-    const pending = group[index];
-    const posting = written[i];
-    if (!pending || !posting) throw new Error("a written transfer went missing");
-    const result = present(pending.ctx.actor, posting);
-    outcomes[index] = { status: "fulfilled", value: { result, replayed: false } };
-    const claim = claimOf.get(index);
-    if (claim && "fingerprint" in claim) {
-      stored.push({ call: keyCall(pending), fingerprint: claim.fingerprint, value: result });
-    }
   });
-  await storeIdempotencyResults(tx, stored);
+
+  const stored: Parameters<typeof storeIdempotencyResults<TransferResult>>[1] = [];
+  for (const { index, posting } of accepted) {
+    const pending = group[index];
+    if (!pending) throw new Error("a transfer of the group went missing");
+    const result = present(pending.ctx.actor, postingOf(posting));
+    outcomes[index] = { status: "fulfilled", value: { result, replayed: false } };
+    const key = keyOf.get(index);
+    if (key?.claim && "fingerprint" in key.claim) {
+      stored.push({ call: key.call, fingerprint: key.claim.fingerprint, value: result });
+    }
+  }
+  await Promise.all([
+    writePostings(
+      tx,
+      accepted.map(({ posting }) => posting),
+    ),
+    storeIdempotencyResults(tx, stored),
+  ]);
   return outcomes;
 }
 
 /** One transfer's rules, in the contract's order, against the balances as they stand now. */
 function checkTransfer(
   { ctx, input }: PendingTransfer,
-  id: number,
+  ids: PostingIds,
   balances: Map<number, Account>,
-  toId: number | undefined,
 ): PlannedPosting {
   const from = balances.get(input.fromAccountId);
   if (!from) throw new NotFoundError("from account");
   assertCurrency(from, input.currency, "from");
   assertCustomerAccount(from, "from");
   assertCanMoveMoneyFrom(ctx.actor, from);
-  const to = toId === undefined ? undefined : balances.get(toId);
+  const to =
+    input.toUsername === undefined
+      ? input.toAccountId === undefined
+        ? undefined
+        : balances.get(input.toAccountId)
+      : customerAccountOf(balances, { owner: input.toUsername, currency: input.currency });
   if (!to) {
     if (input.toUsername === undefined) throw new NotFoundError("to account");
     throw new RecipientNotFoundError(input.toUsername, input.currency);
@@ -248,7 +252,7 @@ function checkTransfer(
     throw new BusinessRuleError("same_account", "cannot transfer to the same account");
   }
   assertFunds(from, input.amount);
-  return plannedPosting(id, from, to, input.amount, input.memo ?? null);
+  return plannedPosting(ids, from, to, input.amount, input.memo ?? null);
 }
 
 /** A transfer's Idempotency-Key call; absent fields are left out, so old requests hash alike. */
@@ -312,34 +316,6 @@ function recipientRules(input: TransferInput): Rule[] {
     : [["to_username", recipientTwiceRule, input.toUsername]];
 }
 
-/**
- * The recipients' customer accounts in their transfers' currencies (one statement for them all),
- * in the inputs' order; undefined where the user has none.
- */
-async function recipientAccountIds(
-  tx: Transaction,
-  inputs: TransferInput[],
-): Promise<(number | undefined)[]> {
-  if (inputs.length === 0) return [];
-  const rows = await tx
-    .select({ id: accounts.id, owner: accounts.owner, currency: accounts.currency })
-    .from(accounts)
-    .where(
-      and(
-        eq(accounts.kind, "customer"),
-        or(
-          ...inputs.map((input) =>
-            and(eq(accounts.owner, input.toUsername ?? ""), eq(accounts.currency, input.currency)),
-          ),
-        ),
-      ),
-    );
-  return inputs.map(
-    (input) =>
-      rows.find((row) => row.owner === input.toUsername && row.currency === input.currency)?.id,
-  );
-}
-
 export interface CashInput {
   accountId: number;
   amount: number;
@@ -384,21 +360,20 @@ async function moveCash(
       .for("share");
     assertBanker({ role: caller?.role }, action);
     const bankId = await treasuryId(tx, input.currency);
-    const [locked, [id]] = await Promise.all([
+    const [locked, [ids]] = await Promise.all([
       lockAccounts(tx, [bankId, input.accountId]),
-      drawTransferIds(tx, 1),
+      drawPostingIds(tx, 1),
     ]);
     const account = checkCashAccount(locked.get(input.accountId), input.currency);
     const treasury = locked.get(bankId);
-    if (!treasury || id === undefined) throw new Error("treasury account vanished");
+    if (!treasury || !ids) throw new Error("treasury account vanished");
     if (direction === "out") assertFunds(account, input.amount);
     const posting =
       direction === "in"
-        ? plannedPosting(id, treasury, account, input.amount)
-        : plannedPosting(id, account, treasury, input.amount);
-    const [written] = await writePostings(tx, [posting]);
-    if (!written) throw new Error("the cash movement was not written");
-    return present(actor, written);
+        ? plannedPosting(ids, treasury, account, input.amount)
+        : plannedPosting(ids, account, treasury, input.amount);
+    await writePostings(tx, [posting]);
+    return present(actor, postingOf(posting));
   };
   return inTransaction(ctx, (tx) =>
     withOptionalKey(
