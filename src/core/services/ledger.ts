@@ -195,15 +195,19 @@ export function postingOf(p: PlannedPosting): Posting {
 
 /**
  * Writes planned postings, in order: the transfer rows, a −amount and a +amount entry each
- * (with the balance after it), and every touched balance set to its final value, three
+ * (with the balance after it), and every touched balance moved by its postings' sum (checked
+ * against the planned balance, as the entries' balance_after), three
  * statements sent together (postgres.js pipelines the queries of one connection, and the server
  * runs them in order): one round trip however many postings. Every account must already be
  * locked by this transaction, and the callers' rules checked against the locked balances.
  */
 export async function writePostings(tx: Transaction, planned: PlannedPosting[]): Promise<void> {
   if (planned.length === 0) return;
+  const delta = new Map<number, number>();
   const finalBalance = new Map<number, number>();
-  for (const { from, to } of planned) {
+  for (const { from, to, amount } of planned) {
+    delta.set(from.id, (delta.get(from.id) ?? 0) - amount);
+    delta.set(to.id, (delta.get(to.id) ?? 0) + amount);
     finalBalance.set(from.id, from.balance);
     finalBalance.set(to.id, to.balance);
   }
@@ -238,14 +242,18 @@ export async function writePostings(tx: Transaction, planned: PlannedPosting[]):
     tx
       .update(accounts)
       .set({
-        balance: sql`case ${accounts.id} ${sql.join(
-          [...finalBalance].map(([id, balance]) => sql`when ${id} then ${balance}::bigint`),
+        balance: sql`${accounts.balance} + case ${accounts.id} ${sql.join(
+          [...delta].map(([id, change]) => sql`when ${id} then ${change}::bigint`),
           sql` `,
         )} end`,
       })
-      .where(inArray(accounts.id, [...finalBalance.keys()]))
-      .returning({ id: accounts.id }),
+      .where(inArray(accounts.id, [...delta.keys()]))
+      .returning({ id: accounts.id, balance: accounts.balance }),
   ]);
-  // A locked row cannot vanish: any shortfall is a bug, never a caller's error.
-  if (updated.length !== finalBalance.size) throw new Error("a locked account vanished");
+  // The balances were planned from the locked rows, and the entries' balance_after with them:
+  // any other result is a bug, never a caller's error.
+  for (const row of updated) {
+    if (row.balance !== finalBalance.get(row.id)) throw new Error(`balance drift: ${row.id}`);
+  }
+  if (updated.length !== delta.size) throw new Error("a locked account vanished");
 }
