@@ -115,13 +115,18 @@ export async function storeIdempotencyResults<T>(
   results: { call: IdempotentCall<T>; fingerprint: string; value: T }[],
 ): Promise<void> {
   if (results.length === 0) return;
-  await tx.insert(idempotencyKeys).values(
-    results.map(({ call, fingerprint, value }) => ({
-      owner: call.owner,
-      key: call.key,
-      requestFingerprint: fingerprint,
-      response: call.encode(value),
-    })),
+  // The rows as ONE JSON parameter: the same statement text for any number of keys.
+  await tx.execute(
+    sql`insert into ${idempotencyKeys} (owner, key, request_fingerprint, response)
+      select owner, key, request_fingerprint, response
+      from json_to_recordset(${JSON.stringify(
+        results.map(({ call, fingerprint, value }) => ({
+          owner: call.owner,
+          key: call.key,
+          request_fingerprint: fingerprint,
+          response: call.encode(value),
+        })),
+      )}::json) as r(owner text, key text, request_fingerprint text, response jsonb)`,
   );
 }
 

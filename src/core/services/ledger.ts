@@ -211,49 +211,58 @@ export async function writePostings(tx: Transaction, planned: PlannedPosting[]):
     finalBalance.set(from.id, from.balance);
     finalBalance.set(to.id, to.balance);
   }
+  // Each statement's rows go as ONE JSON parameter, so its text is the same for any number of
+  // postings: prepared once per connection, and nothing to build per posting but the JSON.
   const [, , updated] = await Promise.all([
-    tx.insert(transfers).values(
-      planned.map((p) => ({
-        id: p.ids.transfer,
-        fromAccountId: p.from.id,
-        toAccountId: p.to.id,
-        amount: p.amount,
-        memo: p.memo,
-      })),
+    tx.execute(
+      sql`insert into ${transfers} (id, from_account_id, to_account_id, amount, memo)
+        select id, from_account_id, to_account_id, amount, memo
+        from json_to_recordset(${JSON.stringify(
+          planned.map((p) => ({
+            id: p.ids.transfer,
+            from_account_id: p.from.id,
+            to_account_id: p.to.id,
+            amount: p.amount,
+            memo: p.memo,
+          })),
+        )}::json) as r(id bigint, from_account_id bigint, to_account_id bigint, amount bigint, memo text)`,
     ),
-    tx.insert(entries).values(
-      planned.flatMap((p) => [
-        {
-          id: p.ids.fromEntry,
-          accountId: p.from.id,
-          amount: -p.amount,
-          transferId: p.ids.transfer,
-          balanceAfter: p.from.balance,
-        },
-        {
-          id: p.ids.toEntry,
-          accountId: p.to.id,
-          amount: p.amount,
-          transferId: p.ids.transfer,
-          balanceAfter: p.to.balance,
-        },
-      ]),
+    tx.execute(
+      sql`insert into ${entries} (id, account_id, amount, transfer_id, balance_after)
+        select id, account_id, amount, transfer_id, balance_after
+        from json_to_recordset(${JSON.stringify(
+          planned.flatMap((p) => [
+            {
+              id: p.ids.fromEntry,
+              account_id: p.from.id,
+              amount: -p.amount,
+              transfer_id: p.ids.transfer,
+              balance_after: p.from.balance,
+            },
+            {
+              id: p.ids.toEntry,
+              account_id: p.to.id,
+              amount: p.amount,
+              transfer_id: p.ids.transfer,
+              balance_after: p.to.balance,
+            },
+          ]),
+        )}::json) as r(id bigint, account_id bigint, amount bigint, transfer_id bigint, balance_after bigint)`,
     ),
-    tx
-      .update(accounts)
-      .set({
-        balance: sql`${accounts.balance} + case ${accounts.id} ${sql.join(
-          [...delta].map(([id, change]) => sql`when ${id} then ${change}::bigint`),
-          sql` `,
-        )} end`,
-      })
-      .where(inArray(accounts.id, [...delta.keys()]))
-      .returning({ id: accounts.id, balance: accounts.balance }),
+    tx.execute<{ id: string; balance: string }>(
+      sql`update ${accounts} set balance = ${accounts}.balance + d.delta
+        from json_to_recordset(${JSON.stringify(
+          [...delta].map(([id, change]) => ({ id, delta: change })),
+        )}::json) as d(id bigint, delta bigint)
+        where ${accounts}.id = d.id
+        returning ${accounts}.id, ${accounts}.balance`,
+    ),
   ]);
   // The balances were planned from the locked rows, and the entries' balance_after with them:
   // any other result is a bug, never a caller's error.
   for (const row of updated) {
-    if (row.balance !== finalBalance.get(row.id)) throw new Error(`balance drift: ${row.id}`);
+    const id = Number(row.id);
+    if (Number(row.balance) !== finalBalance.get(id)) throw new Error(`balance drift: ${id}`);
   }
   if (updated.length !== delta.size) throw new Error("a locked account vanished");
 }
