@@ -4,13 +4,9 @@ import { openDatabase } from "../../src/core/db/client.ts";
 import { postgresError } from "../../src/core/db/errors.ts";
 import { transfers } from "../../src/core/db/schema.ts";
 import { DomainError } from "../../src/core/domain/errors.ts";
+import type { TransferInput } from "../../src/core/domain/transfers.ts";
 import type { Actor } from "../../src/core/domain/types.ts";
-import {
-  createTransferGroups,
-  deposit,
-  type TransferInput,
-  transfer,
-} from "../../src/core/services/transfers.ts";
+import { createTransferGroups, deposit, transfer } from "../../src/core/services/transfers.ts";
 import {
   type TestContext,
   type TestDatabase,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { expected } from "./messages.ts";
+import type { Currency } from "./money.ts";
 
 /**
  * A transfer's memo (contract, "Transfers"): optional, 1..140 characters of plain text. Counted
@@ -20,3 +21,17 @@ export const RECIPIENT_REQUIRED = "is required (or give to_username)";
 export const RECIPIENT_TWICE = "cannot be given with to_account_id";
 export const recipientRequiredRule = z.never({ error: RECIPIENT_REQUIRED });
 export const recipientTwiceRule = z.never({ error: RECIPIENT_TWICE });
+
+/** A transfer as asked for, before any rule is checked (services/transfers.ts). */
+export interface TransferInput {
+  fromAccountId: number;
+  /** Exactly one of `toAccountId` and `toUsername` (that user's account in `currency`). */
+  toAccountId?: number;
+  toUsername?: string;
+  amount: number;
+  currency: Currency;
+  /** Optional plain-text description, stored on the transfer and shown in statements. */
+  memo?: string;
+  /** Optional Idempotency-Key: retries with the same key and body replay the first result. */
+  idempotencyKey?: string;
+}

@@ -6,12 +6,13 @@ import { isRetryableTransactionError } from "../db/errors.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { RateLimiter } from "../domain/rate-limits.ts";
 import type { SessionRevocations } from "../domain/revocations.ts";
-import type { Actor, AuthenticatedActor } from "../domain/types.ts";
+import type { TransferInput } from "../domain/transfers.ts";
+import type { Actor, AuthenticatedActor, TransferResult } from "../domain/types.ts";
+import type { GroupCommit } from "../lib/group-commit.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { OutageLog } from "../lib/outage.ts";
 import { sleep } from "../lib/sleep.ts";
 import type { JobQueue } from "./jobs.ts";
-import type { TransferGroups } from "./transfers.ts";
 
 /**
  * What the services are built from, once per process (Bun) or per isolate (Worker), and shared
@@ -57,6 +58,21 @@ export interface ServiceContext extends Services {
 export interface ActorContext extends ServiceContext {
   actor: Actor;
 }
+
+/** A transfer, validated, waiting for the transaction it will be settled in. */
+export interface PendingTransfer {
+  ctx: ActorContext;
+  input: TransferInput;
+}
+
+export type TransferOutcome = { result: TransferResult; replayed: boolean };
+
+/**
+ * Transfers settled together (`createTransferGroups` in services/transfers.ts): the transfers
+ * that arrive while one group is in its transaction wait and share the next one (one lock
+ * statement, one set of writes, one commit), on the process's pool.
+ */
+export type TransferGroups = GroupCommit<PendingTransfer, TransferOutcome>;
 
 /** A context whose caller proved a session with an access token. */
 export interface SessionContext extends ServiceContext {

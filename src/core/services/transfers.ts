@@ -14,12 +14,23 @@ import {
 import { idRule } from "../domain/ids.ts";
 import { amountRule, type Currency, currencyRule } from "../domain/money.ts";
 import type { ListQuery } from "../domain/paging.ts";
-import { memoRule, recipientRequiredRule, recipientTwiceRule } from "../domain/transfers.ts";
+import {
+  memoRule,
+  recipientRequiredRule,
+  recipientTwiceRule,
+  type TransferInput,
+} from "../domain/transfers.ts";
 import type { Account, AccountView, Actor, Transfer, TransferResult } from "../domain/types.ts";
 import { usernameRule } from "../domain/users.ts";
-import { createGroupCommit, type GroupCommit } from "../lib/group-commit.ts";
+import { createGroupCommit } from "../lib/group-commit.ts";
 import { getAccount } from "./accounts.ts";
-import { type ActorContext, inTransaction } from "./context.ts";
+import {
+  type ActorContext,
+  inTransaction,
+  type PendingTransfer,
+  type TransferGroups,
+  type TransferOutcome,
+} from "./context.ts";
 import {
   claimIdempotencyKeys,
   type IdempotentCall,
@@ -42,34 +53,7 @@ import { type Listed, listWindow } from "./pagination.ts";
 import { assertBanker, assertCanMoveMoneyFrom, canViewAccount, canViewTransfer } from "./policy.ts";
 import { assertValid } from "./validation.ts";
 
-export interface TransferInput {
-  fromAccountId: number;
-  /** Exactly one of `toAccountId` and `toUsername` (that user's account in `currency`). */
-  toAccountId?: number;
-  toUsername?: string;
-  amount: number;
-  currency: Currency;
-  /** Optional plain-text description, stored on the transfer and shown in statements. */
-  memo?: string;
-  /** Optional Idempotency-Key: retries with the same key and body replay the first result. */
-  idempotencyKey?: string;
-}
-
-/** A transfer, validated, waiting for the transaction it will be settled in. */
-interface PendingTransfer {
-  ctx: ActorContext;
-  input: TransferInput;
-}
-
-export type TransferOutcome = { result: TransferResult; replayed: boolean };
-
-/**
- * Transfers settled together (see `lib/group-commit.ts`): the transfers that arrive while one
- * group is in its transaction wait and share the next one (one lock statement, one set of writes,
- * one commit), on the process's pool.
- */
-export type TransferGroups = GroupCommit<PendingTransfer, TransferOutcome>;
-
+/** Group commit for transfers (see `lib/group-commit.ts`), at most `maxGroup` a transaction. */
 export function createTransferGroups(maxGroup: number): TransferGroups {
   return createGroupCommit({ maxGroup, settle: settleTransfers });
 }
