@@ -157,6 +157,56 @@ describe("transfers settled in groups", () => {
     expect(retried.result.transfer.id).toBe(written[2] ?? 0);
   });
 
+  test("an account locked by another transaction holds back only its own transfer", async () => {
+    const banker = await createUser(deps, "banker");
+    const holders = [];
+    for (let i = 0; i < 4; i++) {
+      const holder = await openAccount(deps, "USD");
+      await deposit(
+        { ...deps, actor: banker },
+        { accountId: holder.account.id, amount: 1_000, currency: "USD" },
+      );
+      holders.push(holder);
+    }
+    const [a, b, c, held] = holders;
+    if (!a || !b || !c || !held) throw new Error("unreachable");
+    const pay = (from: typeof a, to: typeof a, amount: number): [Actor, TransferInput] => [
+      from.owner,
+      { fromAccountId: from.account.id, toAccountId: to.account.id, amount, currency: "USD" },
+    ];
+    const other = openDatabase({ url: database.url, poolMax: 1 });
+    const connection = await other.sql.reserve();
+    try {
+      await connection`begin`;
+      await connection`select id from accounts where id = ${held.account.id} for update`;
+      const { first, rest } = submitGroup(deps, pay(a, b, 1), [
+        pay(held, c, 10),
+        pay(b, c, 20),
+        pay(c, a, 30),
+      ]);
+      const [blocked, ...free] = rest;
+      let blockedSettled = false;
+      blocked?.finally(() => {
+        blockedSettled = true;
+      });
+      // Neither the group of one before nor the free transfers wait for the held account.
+      await first;
+      expect(await Promise.all(free.map(answer))).toMatchObject([
+        { from_balance: 1_000 + 1 - 20 },
+        { from_balance: 1_000 + 20 - 30 },
+      ]);
+      expect(blockedSettled).toBe(false);
+      await connection`rollback`;
+      expect(await answer(blocked as Promise<Awaited<ReturnType<typeof transfer>>>)).toMatchObject({
+        from_balance: 990,
+      });
+    } finally {
+      connection.release();
+      await other.close();
+    }
+    expect(await balanceOf(deps, c.account.id)).toBe(1_000 + 10 + 20 - 30);
+  });
+
   describe("a statement that fails in a group", () => {
     let poisoned: TestContext;
     let close: () => Promise<void>;

@@ -12,13 +12,20 @@ export interface GroupCommit<T, R> {
   submit(lane: object, item: T): Promise<R>;
 }
 
+/**
+ * One item's result: settled with its group, or `later`, a promise of its own that the lane does
+ * not wait for (an item the group could not settle without waiting on something else).
+ */
+export type GroupResult<R> = PromiseSettledResult<R> | { status: "later"; result: Promise<R> };
+
 export interface GroupCommitOptions<T, R> {
   maxGroup: number;
   /**
-   * Settles one group: one result per item, in the items' order. It must not throw (a throw
-   * rejects every item of the group with that error).
+   * Settles one group: one result per item, in the items' order. The lane takes its next group
+   * when this resolves. It must not throw (a throw rejects every item of the group with that
+   * error).
    */
-  settle(items: T[]): Promise<PromiseSettledResult<R>[]>;
+  settle(items: T[]): Promise<GroupResult<R>[]>;
 }
 
 interface Waiting<T, R> {
@@ -33,7 +40,7 @@ export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>): Grou
   async function drain(lane: object, queue: Waiting<T, R>[]): Promise<void> {
     while (queue.length > 0) {
       const group = queue.splice(0, options.maxGroup);
-      let settled: PromiseSettledResult<R>[];
+      let settled: GroupResult<R>[];
       try {
         settled = await options.settle(group.map((waiting) => waiting.item));
       } catch (error) {
@@ -42,6 +49,7 @@ export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>): Grou
       group.forEach((waiting, i) => {
         const outcome = settled[i];
         if (outcome?.status === "fulfilled") waiting.resolve(outcome.value);
+        else if (outcome?.status === "later") outcome.result.then(waiting.resolve, waiting.reject);
         else waiting.reject(outcome ? outcome.reason : new Error("group settled without it"));
       });
     }

@@ -34,12 +34,14 @@ export interface AccountOf {
  * NO KEY UPDATE, the lock a balance UPDATE takes; it does not block the KEY SHARE locks of
  * foreign-key checks) in ONE statement, in ascending id order (the lock is taken as each row
  * leaves the ORDER BY), so two transactions over the same rows always queue instead of
- * deadlocking. Missing accounts are absent from the result.
+ * deadlocking. Missing accounts are absent from the result; with `skipLocked`, so are those
+ * another transaction holds locked (nothing waits).
  */
 export async function lockAccounts(
   tx: Transaction,
   ids: number[],
   owners: AccountOf[] = [],
+  { skipLocked = false }: { skipLocked?: boolean } = {},
 ): Promise<Map<number, Account>> {
   const byId = ids.length === 0 ? undefined : inArray(accounts.id, [...new Set(ids)]);
   const byOwner =
@@ -54,12 +56,10 @@ export async function lockAccounts(
           ),
         );
   if (!byId && !byOwner) return new Map();
-  const rows = await tx
-    .select()
-    .from(accounts)
-    .where(or(byId, byOwner))
-    .orderBy(asc(accounts.id))
-    .for("no key update");
+  const locking = tx.select().from(accounts).where(or(byId, byOwner)).orderBy(asc(accounts.id));
+  const rows = await (skipLocked
+    ? locking.for("no key update", { skipLocked: true })
+    : locking.for("no key update"));
   return new Map(rows.map((row) => [row.id, toAccount(row)]));
 }
 

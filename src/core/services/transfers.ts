@@ -22,7 +22,7 @@ import {
 } from "../domain/transfers.ts";
 import type { Account, AccountView, Actor, Transfer, TransferResult } from "../domain/types.ts";
 import { usernameRule } from "../domain/users.ts";
-import { createGroupCommit } from "../lib/group-commit.ts";
+import { createGroupCommit, type GroupResult } from "../lib/group-commit.ts";
 import { getAccount } from "./accounts.ts";
 import {
   type ActorContext,
@@ -55,7 +55,7 @@ import { assertValid } from "./validation.ts";
 
 /** Group commit for transfers (see `lib/group-commit.ts`), at most `maxGroup` a transaction. */
 export function createTransferGroups(maxGroup: number): TransferGroups {
-  return createGroupCommit({ maxGroup, settle: settleTransfers });
+  return createGroupCommit({ maxGroup, settle: settleGroup });
 }
 
 /**
@@ -86,46 +86,57 @@ export async function transfer(ctx: ActorContext, input: TransferInput): Promise
   if (ctx.transferGroups && !(ctx.db instanceof PgTransaction)) {
     return ctx.transferGroups.submit(ctx.db, pending);
   }
-  const [outcome] = await settleTransfers([pending]);
-  if (outcome?.status !== "fulfilled") throw outcome?.reason;
+  return settleAlone(pending);
+}
+
+/** One transfer in a transaction of its own, waiting for its accounts' locks as long as it takes. */
+async function settleAlone(pending: PendingTransfer): Promise<TransferOutcome> {
+  const [outcome] = await inTransaction(pending.ctx, (tx) => postTransfers(tx, [pending], "wait"));
+  if (outcome?.status === "rejected") throw outcome.reason;
+  if (outcome?.status !== "fulfilled") throw new Error("a transfer alone was not settled");
   return outcome.value;
 }
 
 /**
  * Settles a group of transfers in one transaction (on the first one's database handle), one
- * answer each. Should a statement fail for a reason other than an outage (a bug, or a value the
- * rules let through but a constraint does not), the group's transaction is gone and each transfer
- * is settled again on its own, so that the failure stays with the transfer that caused it.
+ * answer each, without waiting on a lock that another transaction holds: a transfer whose
+ * account is locked elsewhere (or missing) is settled alone once the group has committed, and
+ * the next group does not wait for it. Should the group's transaction fail before its commit
+ * (a bug, a value the rules let through but a constraint does not, a connection cut, at BEGIN
+ * too), nothing of it was written, and each transfer is settled again alone, so that the
+ * failure stays with the transfer that caused it.
  */
-async function settleTransfers(
-  group: PendingTransfer[],
-): Promise<PromiseSettledResult<TransferOutcome>[]> {
+async function settleGroup(group: PendingTransfer[]): Promise<GroupResult<TransferOutcome>[]> {
   const [first] = group;
   if (!first) return [];
-  let failedBeforeCommit = false;
+  let committing = false;
+  let settled: Settlement[];
   try {
-    return await inTransaction(first.ctx, async (tx) => {
-      failedBeforeCommit = false;
-      try {
-        return await postTransfers(tx, group);
-      } catch (error) {
-        failedBeforeCommit = true;
-        throw error;
-      }
+    settled = await inTransaction(first.ctx, async (tx) => {
+      committing = false;
+      const outcomes = await postTransfers(tx, group, "skip-locked");
+      committing = true;
+      return outcomes;
     });
   } catch (error) {
-    if (group.length === 1 || !failedBeforeCommit || isUnavailableError(error)) throw error;
-    first.ctx.logger.warn("a transfer group failed; settling each transfer alone", { error });
-    return Promise.all(
-      group.map((pending) =>
-        settleTransfers([pending]).then(
-          ([outcome]) => outcome ?? { status: "rejected" as const, reason: error },
-          (reason: unknown) => ({ status: "rejected" as const, reason }),
-        ),
-      ),
-    );
+    // A failure at COMMIT leaves the outcome unknown: nothing may run twice, so every transfer
+    // of the group gets it, as a transfer alone would.
+    if (group.length === 1 || committing) throw error;
+    if (!isUnavailableError(error)) {
+      first.ctx.logger.warn("a transfer group failed; settling each transfer alone", { error });
+    }
+    return group.map((pending) => ({ status: "later", result: settleAlone(pending) }));
   }
+  return settled.map((settlement, i) => {
+    const pending = group[i];
+    if (settlement.status !== "deferred") return settlement;
+    if (!pending) throw new Error("a transfer of the group went missing");
+    return { status: "later", result: settleAlone(pending) };
+  });
 }
+
+/** A transfer's answer from its group's transaction, or deferred: to be settled alone. */
+type Settlement = PromiseSettledResult<TransferOutcome> | { status: "deferred" };
 
 /**
  * The group's transfers in order, inside its transaction, in two round trips: every key
@@ -137,8 +148,9 @@ async function settleTransfers(
 async function postTransfers(
   tx: Transaction,
   group: PendingTransfer[],
-): Promise<PromiseSettledResult<TransferOutcome>[]> {
-  const outcomes: PromiseSettledResult<TransferOutcome>[] = new Array(group.length);
+  locking: "wait" | "skip-locked",
+): Promise<Settlement[]> {
+  const outcomes: Settlement[] = new Array(group.length);
   const keyed = group.flatMap((pending, index) =>
     pending.input.idempotencyKey === undefined ? [] : [{ index, call: keyCall(pending) }],
   );
@@ -159,6 +171,7 @@ async function postTransfers(
           ? []
           : [{ owner: input.toUsername, currency: input.currency }],
       ),
+      { skipLocked: locking === "skip-locked" },
     ),
     drawPostingIds(tx, group.length),
   ]);
@@ -173,6 +186,10 @@ async function postTransfers(
     }
     if (claim && "replayed" in claim) {
       outcomes[index] = { status: "fulfilled", value: { result: claim.replayed, replayed: true } };
+      return;
+    }
+    if (locking === "skip-locked" && !sidesLocked(pending.input, balances)) {
+      outcomes[index] = { status: "deferred" };
       return;
     }
     const postingIds = ids[accepted.length];
@@ -209,6 +226,19 @@ async function postTransfers(
   return outcomes;
 }
 
+/** Whether both of a transfer's accounts are among the locked ones (else: locked elsewhere, or missing). */
+function sidesLocked(input: TransferInput, locked: Map<number, Account>): boolean {
+  return locked.has(input.fromAccountId) && recipientOf(input, locked) !== undefined;
+}
+
+/** The transfer's to account among the locked ones: by id, or the payee's by username. */
+function recipientOf(input: TransferInput, locked: Map<number, Account>): Account | undefined {
+  if (input.toUsername !== undefined) {
+    return customerAccountOf(locked, { owner: input.toUsername, currency: input.currency });
+  }
+  return input.toAccountId === undefined ? undefined : locked.get(input.toAccountId);
+}
+
 /** One transfer's rules, in the contract's order, against the balances as they stand now. */
 function checkTransfer(
   { ctx, input }: PendingTransfer,
@@ -220,12 +250,7 @@ function checkTransfer(
   assertCurrency(from, input.currency, "from");
   assertCustomerAccount(from, "from");
   assertCanMoveMoneyFrom(ctx.actor, from);
-  const to =
-    input.toUsername === undefined
-      ? input.toAccountId === undefined
-        ? undefined
-        : balances.get(input.toAccountId)
-      : customerAccountOf(balances, { owner: input.toUsername, currency: input.currency });
+  const to = recipientOf(input, balances);
   if (!to) {
     if (input.toUsername === undefined) throw new NotFoundError("to account");
     throw new RecipientNotFoundError(input.toUsername, input.currency);
