@@ -207,6 +207,18 @@ describe("transfers settled in groups", () => {
     expect(await balanceOf(deps, c.account.id)).toBe(1_000 + 10 + 20 - 30);
   });
 
+  test("with grouping off (TRANSFER_GROUP_MAX=1), concurrent transfers commit one by one", async () => {
+    const { from, to } = await fundedPair(deps, { from: 100 });
+    const alone = { ...deps, transferGroups: undefined, actor: from.owner };
+    const input = { fromAccountId: from.account.id, toAccountId: to.account.id };
+    const results = await Promise.all(
+      [10, 20].map((amount) => transfer(alone, { ...input, currency: "USD", amount })),
+    );
+    const ids = results.map(({ result }) => result.transfer.id);
+    expect(new Set((await writers(deps, ids)).values()).size).toBe(2);
+    expect(await balanceOf(deps, from.account.id)).toBe(70);
+  });
+
   describe("a statement that fails in a group", () => {
     let poisoned: TestContext;
     let close: () => Promise<void>;

@@ -135,9 +135,7 @@ export async function drawPostingIds(tx: Transaction, count: number): Promise<Po
     .sort(ascending);
   return transferIds.map((transfer, i) => {
     const [fromEntry, toEntry, at] = [entryIds[2 * i], entryIds[2 * i + 1], rows[i]?.at];
-    if (fromEntry === undefined || toEntry === undefined || at === undefined) {
-      throw new Error("too few ids drawn");
-    }
+    if (fromEntry === undefined || toEntry === undefined || !at) throw new Error("ids missing");
     return { transfer, fromEntry, toEntry, createdAt: parsePostgresTimestamp(at) };
   });
 }

@@ -66,13 +66,14 @@ export function createTransferGroups(maxGroup: number): TransferGroups {
  * treasury 422 `invalid_account` → from = to 422 `same_account` → balance too low 422
  * `insufficient_funds`. With an Idempotency-Key, its rules come before them all.
  *
- * A recipient named by `toUsername` is that user's customer account in `currency`. An account's
- * owner and currency never change, so the id found before locking is the one locked, in the
- * same ascending order as a transfer by id; nothing about the recipient is disclosed but what
- * a transfer by id shows (no balance, no other accounts).
+ * A recipient named by `toUsername` is that user's customer account in `currency`, found and
+ * locked by the same statement as the other accounts (an account's owner and currency never
+ * change); nothing about the recipient is disclosed but what a transfer by id shows (no
+ * balance, no other accounts).
  *
- * With `ctx.transferGroups`, the transfer is settled in its group's transaction; each answer is
- * the one it would get alone, run after the transfers before it in the group.
+ * With `ctx.transferGroups`, the transfer is settled in its group's transaction (or alone right
+ * after it, when another transaction holds one of its accounts); each answer is the one it would
+ * get alone, run after the transfers before it in the group.
  */
 export async function transfer(ctx: ActorContext, input: TransferInput): Promise<TransferOutcome> {
   assertValid([
