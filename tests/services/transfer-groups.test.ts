@@ -13,7 +13,13 @@ import {
   testContext,
   testDatabase,
 } from "../support/database.ts";
-import { balanceOf, createUser, fundedPair, openAccount } from "../support/fixtures.ts";
+import {
+  balanceOf,
+  createUser,
+  fundedPair,
+  type Holder,
+  openAccount,
+} from "../support/fixtures.ts";
 import { balanceAfterViolations } from "../support/resilience.ts";
 
 let database: TestDatabase;
@@ -55,6 +61,28 @@ function submitGroup(
   const grouped = { ...context, transferGroups: createTransferGroups(64) };
   const send = ([actor, input]: [Actor, TransferInput]) => transfer({ ...grouped, actor }, input);
   return { first: send(first), rest: rest.map(send) };
+}
+
+/** Four new owners' USD accounts, 1,000 each (deposits by a banker of `context`'s database). */
+async function fourFunded(context: TestContext): Promise<[Holder, Holder, Holder, Holder]> {
+  const banker = await createUser(context, "banker");
+  const holder = async () => {
+    const opened = await openAccount(context, "USD");
+    await deposit(
+      { ...context, actor: banker },
+      { accountId: opened.account.id, amount: 1_000, currency: "USD" },
+    );
+    return opened;
+  };
+  return [await holder(), await holder(), await holder(), await holder()];
+}
+
+/** A transfer of `amount` USD from `from`'s account to `to`'s, asked by `from`'s owner. */
+function pay(from: Holder, to: Holder, amount: number): [Actor, TransferInput] {
+  return [
+    from.owner,
+    { fromAccountId: from.account.id, toAccountId: to.account.id, amount, currency: "USD" },
+  ];
 }
 
 describe("transfers settled in groups", () => {
@@ -158,22 +186,7 @@ describe("transfers settled in groups", () => {
   });
 
   test("an account locked by another transaction holds back only its own transfer", async () => {
-    const banker = await createUser(deps, "banker");
-    const holders = [];
-    for (let i = 0; i < 4; i++) {
-      const holder = await openAccount(deps, "USD");
-      await deposit(
-        { ...deps, actor: banker },
-        { accountId: holder.account.id, amount: 1_000, currency: "USD" },
-      );
-      holders.push(holder);
-    }
-    const [a, b, c, held] = holders;
-    if (!a || !b || !c || !held) throw new Error("unreachable");
-    const pay = (from: typeof a, to: typeof a, amount: number): [Actor, TransferInput] => [
-      from.owner,
-      { fromAccountId: from.account.id, toAccountId: to.account.id, amount, currency: "USD" },
-    ];
+    const [a, b, c, held] = await fourFunded(deps);
     const other = openDatabase({ url: database.url, poolMax: 1 });
     const connection = await other.sql.reserve();
     try {
@@ -239,22 +252,7 @@ describe("transfers settled in groups", () => {
     afterAll(() => close());
 
     test("fails only its own transfer: the group is settled again, one transfer at a time", async () => {
-      const banker = await createUser(poisoned, "banker");
-      const holders = [];
-      for (let i = 0; i < 4; i++) {
-        const holder = await openAccount(poisoned, "USD");
-        await deposit(
-          { ...poisoned, actor: banker },
-          { accountId: holder.account.id, amount: 1_000, currency: "USD" },
-        );
-        holders.push(holder);
-      }
-      const [a, b, c, d] = holders;
-      if (!a || !b || !c || !d) throw new Error("unreachable");
-      const pay = (from: typeof a, to: typeof a, amount: number): [Actor, TransferInput] => [
-        from.owner,
-        { fromAccountId: from.account.id, toAccountId: to.account.id, amount, currency: "USD" },
-      ];
+      const [a, b, c, d] = await fourFunded(poisoned);
       const { first, rest } = submitGroup(poisoned, pay(d, c, 1), [
         pay(a, b, 100),
         pay(b, c, 777),

@@ -133,10 +133,14 @@ export async function drawPostingIds(tx: Transaction, count: number): Promise<Po
   const entryIds = rows
     .flatMap((row) => [Number(row.entry_a), Number(row.entry_b)])
     .sort(ascending);
+  const [first] = rows;
+  if (!first) return [];
+  // now() is the transaction's start: the same in every row.
+  const createdAt = parsePostgresTimestamp(first.at);
   return transferIds.map((transfer, i) => {
-    const [fromEntry, toEntry, at] = [entryIds[2 * i], entryIds[2 * i + 1], rows[i]?.at];
-    if (fromEntry === undefined || toEntry === undefined || !at) throw new Error("ids missing");
-    return { transfer, fromEntry, toEntry, createdAt: parsePostgresTimestamp(at) };
+    const [fromEntry, toEntry] = [entryIds[2 * i], entryIds[2 * i + 1]];
+    if (fromEntry === undefined || toEntry === undefined) throw new Error("entry ids missing");
+    return { transfer, fromEntry, toEntry, createdAt };
   });
 }
 

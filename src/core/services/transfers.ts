@@ -178,7 +178,7 @@ async function postTransfers(
   ]);
   const keyOf = new Map(keyed.map(({ index, call }, i) => [index, { call, claim: claims[i] }]));
 
-  const accepted: { index: number; posting: PlannedPosting }[] = [];
+  const accepted: { index: number; pending: PendingTransfer; posting: PlannedPosting }[] = [];
   group.forEach((pending, index) => {
     const claim = keyOf.get(index)?.claim;
     if (claim && "error" in claim) {
@@ -199,7 +199,7 @@ async function postTransfers(
       const posting = checkTransfer(pending, postingIds, balances);
       balances.set(posting.from.id, posting.from);
       balances.set(posting.to.id, posting.to);
-      accepted.push({ index, posting });
+      accepted.push({ index, pending, posting });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       outcomes[index] = { status: "rejected", reason: error };
@@ -207,9 +207,7 @@ async function postTransfers(
   });
 
   const stored: Parameters<typeof storeIdempotencyResults<TransferResult>>[1] = [];
-  for (const { index, posting } of accepted) {
-    const pending = group[index];
-    if (!pending) throw new Error("a transfer of the group went missing");
+  for (const { index, pending, posting } of accepted) {
     const result = present(pending.ctx.actor, postingOf(posting));
     outcomes[index] = { status: "fulfilled", value: { result, replayed: false } };
     const key = keyOf.get(index);
